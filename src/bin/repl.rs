@@ -1,0 +1,95 @@
+//! The `repl` command: run a socket script, a snippet, or piped input.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sockrepl::runtime::{self, CancellationToken};
+use sockrepl::script::{self, Outcome};
+
+/// Socket programming in Rhai, the way Python teaches it.
+#[derive(Parser)]
+#[command(
+    name = "repl",
+    version,
+    about,
+    after_help = "Examples:\n  repl scripts/udp_echo_server.rhai\n  repl -e 'print(gethostbyname(\"localhost\"))'\n  repl < commands.rhai"
+)]
+struct Cli {
+    /// Run CODE instead of a file.
+    #[arg(short = 'e', value_name = "CODE", conflicts_with = "file")]
+    eval: Option<String>,
+    /// The script to run.
+    file: Option<PathBuf>,
+    /// Arguments for the script, visible to it as ARGS.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, source) = match load(&cli) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            eprintln!("repl: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let token = CancellationToken::new();
+    runtime::set_cancel_token(token.clone());
+    if let Err(err) = cancel_on_ctrl_c(token) {
+        eprintln!("repl: cannot watch for Ctrl-C: {err}");
+    }
+    let engine = script::new_engine();
+    let mut scope = script::script_scope(&name, &cli.args);
+    let outcome = script::run(&engine, &mut scope, &name, &source);
+    match &outcome {
+        Outcome::Failed(text) => eprint!("{text}"),
+        Outcome::Interrupted => eprintln!("KeyboardInterrupt"),
+        Outcome::Done | Outcome::Exit(_) => {}
+    }
+    ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
+}
+
+fn load(cli: &Cli) -> Result<(String, String), String> {
+    if let Some(code) = &cli.eval {
+        return Ok(("-e".to_string(), code.clone()));
+    }
+    if let Some(path) = &cli.file {
+        let name = path.display().to_string();
+        return std::fs::read_to_string(path)
+            .map(|source| (name.clone(), source))
+            .map_err(|err| format!("cannot read {name}: {err}"));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err("give a script to run (repl FILE) or code (repl -e CODE); see repl --help".to_string());
+    }
+    let mut source = String::new();
+    std::io::stdin()
+        .read_to_string(&mut source)
+        .map_err(|err| format!("cannot read standard input: {err}"))?;
+    Ok(("<stdin>".to_string(), source))
+}
+
+/// The first Ctrl-C cancels the script, which stops at its next operation
+/// or wakes from its blocking call; a second one exits at once.
+fn cancel_on_ctrl_c(token: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handle = runtime::handle();
+    // Registering inside the runtime's context, before the script starts,
+    // means no early Ctrl-C falls through to the default "kill" action.
+    let mut interrupts = {
+        let _context = handle.enter();
+        signal(SignalKind::interrupt())?
+    };
+    handle.spawn(async move {
+        while interrupts.recv().await.is_some() {
+            if token.is_cancelled() {
+                std::process::exit(130);
+            }
+            token.cancel();
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,626 @@
+//! One socket type for TCP, UDP and Unix, shaped like Python's.
+//!
+//! A [`Socket`] wraps a non-blocking OS socket (socket2) registered with the
+//! tokio reactor through `AsyncFd`. Each call first tries the system call
+//! directly, which is all a ready socket needs, and only when it would
+//! block does it park the script's thread in [`runtime::wait`] until the
+//! reactor reports readiness, the socket's timeout passes, or the script is
+//! cancelled. Keeping one raw socket, rather than separate tokio listener,
+//! stream and datagram types, lets the object follow Python's life cycle:
+//! create, set options, bind, then listen/connect, in any order Python
+//! allows.
+//!
+//! Handles are cheap clones of one shared socket, so a socket can be passed
+//! to a task; the file descriptor closes on `close()` or when the last
+//! handle is dropped.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use socket2::{Domain, SockAddr, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use super::addr::{self, HostPort, IpFamily};
+use crate::error::{Result, ScriptError};
+use crate::runtime;
+
+/// What kind of socket: the transport and the address family together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Tcp,
+    Udp,
+    Tcp6,
+    Udp6,
+    Unix,
+}
+
+impl Kind {
+    /// Parses the names scripts use: `tcp`, `udp`, `tcp6`, `udp6`, `unix`.
+    pub fn from_name(name: &str) -> Result<Kind> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "tcp" | "tcp4" => Kind::Tcp,
+            "udp" | "udp4" => Kind::Udp,
+            "tcp6" => Kind::Tcp6,
+            "udp6" => Kind::Udp6,
+            "unix" => Kind::Unix,
+            _ => {
+                return Err(ScriptError::value(format!("unknown socket kind {name:?}"))
+                    .hint("use socket(), socket(\"udp\"), socket(\"tcp6\"), socket(\"udp6\") or socket(\"unix\")"));
+            }
+        })
+    }
+
+    /// Maps Python's `(family, type)` constants to a kind.
+    pub fn from_constants(family: i64, sock_type: i64) -> Result<Kind> {
+        let stream = i64::from(libc::SOCK_STREAM);
+        let dgram = i64::from(libc::SOCK_DGRAM);
+        Ok(match (family, sock_type) {
+            (f, t) if f == i64::from(libc::AF_INET) && t == stream => Kind::Tcp,
+            (f, t) if f == i64::from(libc::AF_INET) && t == dgram => Kind::Udp,
+            (f, t) if f == i64::from(libc::AF_INET6) && t == stream => Kind::Tcp6,
+            (f, t) if f == i64::from(libc::AF_INET6) && t == dgram => Kind::Udp6,
+            (f, t) if f == i64::from(libc::AF_UNIX) && t == stream => Kind::Unix,
+            _ => {
+                return Err(
+                    ScriptError::value(format!("unsupported socket family/type pair ({family}, {sock_type})"))
+                        .hint("use AF_INET or AF_INET6 with SOCK_STREAM or SOCK_DGRAM, or AF_UNIX with SOCK_STREAM"),
+                );
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Tcp => "tcp",
+            Kind::Udp => "udp",
+            Kind::Tcp6 => "tcp6",
+            Kind::Udp6 => "udp6",
+            Kind::Unix => "unix",
+        }
+    }
+
+    fn is_stream(self) -> bool {
+        matches!(self, Kind::Tcp | Kind::Tcp6 | Kind::Unix)
+    }
+
+    fn ip_family(self) -> Option<IpFamily> {
+        match self {
+            Kind::Tcp | Kind::Udp => Some(IpFamily::V4),
+            Kind::Tcp6 | Kind::Udp6 => Some(IpFamily::V6),
+            Kind::Unix => None,
+        }
+    }
+}
+
+/// Where to bind, connect or send: a host and port, or a Unix path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Inet(HostPort),
+    Path(String),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Inet(hp) => hp.fmt(f),
+            Target::Path(path) => f.write_str(path),
+        }
+    }
+}
+
+/// An address the system reports: of the local end, the peer, a sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Inet(SocketAddr),
+    /// A Unix socket path; empty for an unnamed socket.
+    Path(String),
+}
+
+impl Endpoint {
+    fn from_sockaddr(addr: &SockAddr) -> Endpoint {
+        match addr.as_socket() {
+            Some(inet) => Endpoint::Inet(inet),
+            None => Endpoint::Path(addr.as_pathname().map(|p| p.display().to_string()).unwrap_or_default()),
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Inet(addr) => addr.fmt(f),
+            Endpoint::Path(path) if path.is_empty() => f.write_str("unnamed"),
+            Endpoint::Path(path) => f.write_str(path),
+        }
+    }
+}
+
+/// Python's `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`.
+pub fn shutdown_how(how: i64) -> Result<Shutdown> {
+    match i32::try_from(how) {
+        Ok(libc::SHUT_RD) => Ok(Shutdown::Read),
+        Ok(libc::SHUT_WR) => Ok(Shutdown::Write),
+        Ok(libc::SHUT_RDWR) => Ok(Shutdown::Both),
+        _ => {
+            Err(ScriptError::value(format!("shutdown({how}): unknown direction"))
+                .hint("use SHUT_RD, SHUT_WR or SHUT_RDWR"))
+        }
+    }
+}
+
+/// A socket shared by every handle that refers to it.
+#[derive(Clone)]
+pub struct Socket {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    id: u64,
+    kind: Kind,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// `None` once closed.
+    fd: Option<Arc<Fd>>,
+    /// `None` blocks forever, zero is non-blocking, as in Python.
+    timeout: Option<Duration>,
+    listening: bool,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// An open socket and, once a call has had to wait on it, its registration
+/// with the reactor.
+///
+/// Registration is deferred until the first wait because epoll reports a
+/// fresh, unconnected TCP socket as hung up, and tokio keeps "closed"
+/// readiness forever: registered at creation, a socket later made to
+/// listen would look permanently readable and `accept` would spin. By the
+/// first wait the socket is listening, connecting or bound, and reports
+/// its real state.
+struct Fd {
+    // Declared first so it is dropped, and deregistered, before `sock`
+    // closes the descriptor it refers to.
+    reactor: Mutex<Option<Arc<AsyncFd<RawFd>>>>,
+    sock: socket2::Socket,
+}
+
+impl Fd {
+    fn new(sock: socket2::Socket) -> io::Result<Fd> {
+        sock.set_nonblocking(true)?;
+        Ok(Fd {
+            reactor: Mutex::new(None),
+            sock,
+        })
+    }
+
+    fn reactor(&self) -> io::Result<Arc<AsyncFd<RawFd>>> {
+        let mut slot = self.reactor.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(registered) = slot.as_ref() {
+            return Ok(registered.clone());
+        }
+        let _context = runtime::handle().enter();
+        // SAFETY: the descriptor belongs to `self.sock`, which outlives this
+        // registration: `reactor` is dropped first (field order), and every
+        // caller holds an `Arc<Fd>` while it uses the returned handle.
+        let registered = Arc::new(unsafe { AsyncFd::register(self.sock.as_raw_fd()) }?);
+        *slot = Some(registered.clone());
+        Ok(registered)
+    }
+}
+
+impl Socket {
+    /// Creates an unbound socket of `kind`.
+    pub fn new(kind: Kind) -> Result<Socket> {
+        let (domain, ty) = match kind {
+            Kind::Tcp => (Domain::IPV4, Type::STREAM),
+            Kind::Udp => (Domain::IPV4, Type::DGRAM),
+            Kind::Tcp6 => (Domain::IPV6, Type::STREAM),
+            Kind::Udp6 => (Domain::IPV6, Type::DGRAM),
+            Kind::Unix => (Domain::UNIX, Type::STREAM),
+        };
+        let sock = socket2::Socket::new(domain, ty, None).map_err(|e| ScriptError::os(&e, "socket()"))?;
+        if matches!(kind, Kind::Tcp6 | Kind::Udp6) {
+            // An IPv6 socket that also took IPv4 traffic would confuse
+            // lessons about address families; Python's default varies.
+            sock.set_only_v6(true).map_err(|e| ScriptError::os(&e, "socket()"))?;
+        }
+        Self::wrap(kind, sock, false)
+    }
+
+    fn wrap(kind: Kind, sock: socket2::Socket, listening: bool) -> Result<Socket> {
+        let fd = Arc::new(Fd::new(sock).map_err(|e| ScriptError::os(&e, "socket()"))?);
+        Ok(Socket {
+            shared: Arc::new(Shared {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                kind,
+                state: Mutex::new(State {
+                    fd: Some(fd),
+                    timeout: None,
+                    listening,
+                }),
+            }),
+        })
+    }
+
+    /// A number that names this socket for as long as the process lives.
+    pub fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.shared.kind
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked while holding
+        // it; the state itself is always consistent.
+        self.shared.state.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn open_fd(&self) -> Result<(Arc<Fd>, Option<Duration>)> {
+        let state = self.state();
+        match &state.fd {
+            Some(fd) => Ok((fd.clone(), state.timeout)),
+            None => Err(ScriptError::new("OSError", "[Errno 9] Bad file descriptor")
+                .hint("this socket has been closed; create a new socket")),
+        }
+    }
+
+    fn sockaddr(&self, target: &Target) -> Result<SockAddr> {
+        match (target, self.kind().ip_family()) {
+            (Target::Inet(hp), Some(family)) => Ok(SockAddr::from(addr::resolve(hp, family)?)),
+            (Target::Path(path), None) => {
+                SockAddr::unix(path).map_err(|e| ScriptError::os(&e, &format!("address {path:?}")))
+            }
+            (Target::Path(path), Some(_)) => Err(ScriptError::value(format!("{path:?} is not a host:port address"))
+                .hint("write \"127.0.0.1:9999\" or [\"127.0.0.1\", 9999]")),
+            (Target::Inet(hp), None) => Err(ScriptError::value(format!("a Unix socket needs a file path, not {hp}"))
+                .hint("for example s.bind(\"/tmp/demo.sock\")")),
+        }
+    }
+
+    /// Runs `op` now, and if it would block, again each time the reactor
+    /// reports `interest`, within the socket's timeout.
+    fn io<R>(
+        &self,
+        interest: Interest,
+        doing: impl Fn() -> String,
+        mut op: impl FnMut(&socket2::Socket) -> io::Result<R>,
+    ) -> Result<R> {
+        let (fd, timeout) = self.open_fd()?;
+        match op(&fd.sock) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
+            done => return done.map_err(|e| self.explain(&e, &doing())),
+        }
+        if timeout == Some(Duration::ZERO) {
+            let e = io::Error::from_raw_os_error(libc::EAGAIN);
+            return Err(ScriptError::os(&e, &doing()));
+        }
+        let reactor = fd.reactor().map_err(|e| ScriptError::os(&e, &doing()))?;
+        let ready = async {
+            loop {
+                let mut guard = reactor.ready(interest).await?;
+                match guard.try_io(|_| op(&fd.sock)) {
+                    Ok(done) => return done,
+                    // Let the cancellation branch run even if readiness
+                    // keeps being reported without data.
+                    Err(_would_block) => tokio::task::yield_now().await,
+                }
+            }
+        };
+        runtime::wait(ready, timeout)?.map_err(|e| self.explain(&e, &doing()))
+    }
+
+    /// Turns an OS error into a script error, replacing Linux's EPIPE for
+    /// a never-connected TCP socket with the clearer "not connected".
+    fn explain(&self, err: &io::Error, doing: &str) -> ScriptError {
+        if err.raw_os_error() == Some(libc::EPIPE) && self.kind().is_stream() && self.getpeername().is_err() {
+            return ScriptError::os(&io::Error::from_raw_os_error(libc::ENOTCONN), doing);
+        }
+        ScriptError::os(err, doing)
+    }
+
+    pub fn bind(&self, target: &Target) -> Result<()> {
+        let addr = self.sockaddr(target)?;
+        let (fd, _) = self.open_fd()?;
+        fd.sock
+            .bind(&addr)
+            .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
+    }
+
+    pub fn listen(&self, backlog: i64) -> Result<()> {
+        if !self.kind().is_stream() {
+            return Err(
+                ScriptError::new("OSError", "[Errno 95] Operation not supported (listen on a UDP socket)")
+                    .hint("UDP has no connections: bind() and then recvfrom() instead of listen()/accept()"),
+            );
+        }
+        let backlog = i32::try_from(backlog.clamp(0, i64::from(libc::SOMAXCONN))).unwrap_or(libc::SOMAXCONN);
+        let (fd, _) = self.open_fd()?;
+        fd.sock.listen(backlog).map_err(|e| ScriptError::os(&e, "listen"))?;
+        self.state().listening = true;
+        Ok(())
+    }
+
+    /// Waits for a connection; returns the connected socket and its peer.
+    pub fn accept(&self) -> Result<(Socket, Endpoint)> {
+        if !self.kind().is_stream() {
+            return Err(
+                ScriptError::new("OSError", "[Errno 95] Operation not supported (accept on a UDP socket)")
+                    .hint("UDP has no connections: use recvfrom() to receive datagrams and their sender"),
+            );
+        }
+        if !self.state().listening {
+            return Err(
+                ScriptError::new("OSError", "[Errno 22] Invalid argument (accept before listen)")
+                    .hint("call s.listen() after bind() and before accept()"),
+            );
+        }
+        let (conn, peer) = self.io(Interest::READABLE, || "accept".into(), |s| s.accept())?;
+        let peer = Endpoint::from_sockaddr(&peer);
+        Ok((Socket::wrap(self.kind(), conn, false)?, peer))
+    }
+
+    pub fn connect(&self, target: &Target) -> Result<()> {
+        let addr = self.sockaddr(target)?;
+        let doing = format!("connect to {target}");
+        let (fd, timeout) = self.open_fd()?;
+        match fd.sock.connect(&addr) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(ScriptError::os(&e, &doing)),
+        }
+        let reactor = fd.reactor().map_err(|e| ScriptError::os(&e, &doing))?;
+        let connected = async {
+            loop {
+                let mut guard = reactor.writable().await?;
+                if let Some(err) = fd.sock.take_error()? {
+                    return Err(err);
+                }
+                if fd.sock.peer_addr().is_ok() {
+                    return Ok(());
+                }
+                guard.clear_ready();
+                tokio::task::yield_now().await;
+            }
+        };
+        runtime::wait(connected, timeout)?.map_err(|e| ScriptError::os(&e, &doing))
+    }
+
+    fn check_can_transfer(&self, what: &str) -> Result<()> {
+        if self.state().listening {
+            return Err(ScriptError::new(
+                "OSError",
+                format!("[Errno 107] Transport endpoint is not connected ({what} on a listening socket)"),
+            )
+            .hint(format!(
+                "a listening socket only accepts: call conn = s.accept().conn and {what} on conn"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends what the kernel takes now; returns the count, as Python does.
+    pub fn send(&self, data: &[u8]) -> Result<usize> {
+        self.check_can_transfer("send")?;
+        self.io(
+            Interest::WRITABLE,
+            || "send".into(),
+            |s| s.send_with_flags(data, libc::MSG_NOSIGNAL),
+        )
+    }
+
+    /// Sends every byte, waiting as often as needed.
+    pub fn sendall(&self, data: &[u8]) -> Result<()> {
+        self.check_can_transfer("sendall")?;
+        let mut sent = 0;
+        while sent < data.len() {
+            sent += self.io(
+                Interest::WRITABLE,
+                || "sendall".into(),
+                |s| s.send_with_flags(&data[sent..], libc::MSG_NOSIGNAL),
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
+        let addr = self.sockaddr(target)?;
+        self.io(
+            Interest::WRITABLE,
+            || format!("sendto {target}"),
+            |s| s.send_to_with_flags(data, &addr, libc::MSG_NOSIGNAL),
+        )
+    }
+
+    /// Receives at most `max` bytes; empty when a stream peer has closed.
+    pub fn recv(&self, max: usize) -> Result<Vec<u8>> {
+        self.check_can_transfer("recv")?;
+        let mut buf = vec![0u8; max];
+        let n = self.io(Interest::READABLE, || "recv".into(), |mut s| s.read(&mut buf))?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Receives one datagram (or stream chunk) and who sent it.
+    pub fn recvfrom(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
+        self.check_can_transfer("recvfrom")?;
+        let mut buf: Vec<u8> = Vec::with_capacity(max);
+        let (n, from) = self.io(
+            Interest::READABLE,
+            || "recvfrom".into(),
+            |s| s.recv_from(buf.spare_capacity_mut()),
+        )?;
+        // SAFETY: recv_from reports that the kernel wrote `n` bytes into the
+        // start of the spare capacity, so those bytes are initialised.
+        unsafe { buf.set_len(n) };
+        let from = match from.as_socket() {
+            Some(_) => Endpoint::from_sockaddr(&from),
+            // Streams report no sender: the sender is the peer.
+            None if self.kind().is_stream() => self.getpeername()?,
+            None => Endpoint::from_sockaddr(&from),
+        };
+        Ok((buf, from))
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        let (fd, _) = self.open_fd()?;
+        fd.sock.shutdown(how).map_err(|e| ScriptError::os(&e, "shutdown"))
+    }
+
+    /// Closes the socket; closing twice is harmless, as in Python.
+    pub fn close(&self) {
+        let mut state = self.state();
+        state.fd = None;
+        state.listening = false;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state().fd.is_none()
+    }
+
+    /// `None` blocks forever; zero makes every call non-blocking.
+    pub fn settimeout(&self, timeout: Option<Duration>) {
+        self.state().timeout = timeout;
+    }
+
+    pub fn gettimeout(&self) -> Option<Duration> {
+        self.state().timeout
+    }
+
+    pub fn getsockname(&self) -> Result<Endpoint> {
+        let (fd, _) = self.open_fd()?;
+        let addr = fd.sock.local_addr().map_err(|e| ScriptError::os(&e, "getsockname"))?;
+        Ok(Endpoint::from_sockaddr(&addr))
+    }
+
+    pub fn getpeername(&self) -> Result<Endpoint> {
+        let (fd, _) = self.open_fd()?;
+        let addr = fd.sock.peer_addr().map_err(|e| ScriptError::os(&e, "getpeername"))?;
+        Ok(Endpoint::from_sockaddr(&addr))
+    }
+
+    /// Python's `setsockopt(level, option, value)` for the options the
+    /// course uses.
+    pub fn setsockopt(&self, level: i64, option: i64, value: i64) -> Result<()> {
+        let (fd, _) = self.open_fd()?;
+        let s = &fd.sock;
+        let on = value != 0;
+        let size = || {
+            usize::try_from(value).map_err(|_| ScriptError::value(format!("buffer size {value} must not be negative")))
+        };
+        let done = match sockopt(level, option)? {
+            SockOpt::ReuseAddr => s.set_reuse_address(on),
+            SockOpt::ReusePort => s.set_reuse_port(on),
+            SockOpt::Broadcast => s.set_broadcast(on),
+            SockOpt::KeepAlive => s.set_keepalive(on),
+            SockOpt::RecvBuf => s.set_recv_buffer_size(size()?),
+            SockOpt::SendBuf => s.set_send_buffer_size(size()?),
+            SockOpt::NoDelay => s.set_tcp_nodelay(on),
+        };
+        done.map_err(|e| ScriptError::os(&e, "setsockopt"))
+    }
+
+    pub fn getsockopt(&self, level: i64, option: i64) -> Result<i64> {
+        let (fd, _) = self.open_fd()?;
+        let s = &fd.sock;
+        let flag = |r: io::Result<bool>| r.map(i64::from);
+        let size = |r: io::Result<usize>| r.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let got = match sockopt(level, option)? {
+            SockOpt::ReuseAddr => flag(s.reuse_address()),
+            SockOpt::ReusePort => flag(s.reuse_port()),
+            SockOpt::Broadcast => flag(s.broadcast()),
+            SockOpt::KeepAlive => flag(s.keepalive()),
+            SockOpt::RecvBuf => size(s.recv_buffer_size()),
+            SockOpt::SendBuf => size(s.send_buffer_size()),
+            SockOpt::NoDelay => flag(s.tcp_nodelay()),
+        };
+        got.map_err(|e| ScriptError::os(&e, "getsockopt"))
+    }
+
+    /// The OS file descriptor, or -1 once closed (Python's `fileno()`).
+    pub fn fileno(&self) -> i64 {
+        self.state().fd.as_ref().map_or(-1, |fd| i64::from(fd.sock.as_raw_fd()))
+    }
+}
+
+enum SockOpt {
+    ReuseAddr,
+    ReusePort,
+    Broadcast,
+    KeepAlive,
+    RecvBuf,
+    SendBuf,
+    NoDelay,
+}
+
+fn sockopt(level: i64, option: i64) -> Result<SockOpt> {
+    let (Ok(level), Ok(option)) = (i32::try_from(level), i32::try_from(option)) else {
+        return Err(unsupported(level, option));
+    };
+    Ok(match (level, option) {
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR) => SockOpt::ReuseAddr,
+        (libc::SOL_SOCKET, libc::SO_REUSEPORT) => SockOpt::ReusePort,
+        (libc::SOL_SOCKET, libc::SO_BROADCAST) => SockOpt::Broadcast,
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => SockOpt::KeepAlive,
+        (libc::SOL_SOCKET, libc::SO_RCVBUF) => SockOpt::RecvBuf,
+        (libc::SOL_SOCKET, libc::SO_SNDBUF) => SockOpt::SendBuf,
+        (libc::IPPROTO_TCP, libc::TCP_NODELAY) => SockOpt::NoDelay,
+        _ => return Err(unsupported(level.into(), option.into())),
+    })
+}
+
+fn unsupported(level: i64, option: i64) -> ScriptError {
+    ScriptError::value(format!("unsupported socket option ({level}, {option})")).hint(
+        "supported: SOL_SOCKET with SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF; IPPROTO_TCP with TCP_NODELAY",
+    )
+}
+
+impl fmt::Display for Socket {
+    /// `<socket tcp 127.0.0.1:5000 listening>`, `<socket tcp
+    /// 127.0.0.1:40000 -> 127.0.0.1:5000>`, `<socket udp unbound>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind().name();
+        let (fd, listening) = {
+            let state = self.state();
+            (state.fd.clone(), state.listening)
+        };
+        let Some(fd) = fd else {
+            return write!(f, "<socket {kind} closed>");
+        };
+        let local = fd.sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
+        let peer = fd.sock.peer_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
+        let unbound = match &local {
+            None => true,
+            Some(Endpoint::Inet(a)) => a.port() == 0,
+            Some(Endpoint::Path(p)) => p.is_empty() && peer.is_none(),
+        };
+        write!(f, "<socket {kind}")?;
+        if unbound {
+            write!(f, " unbound")?;
+        } else if let Some(local) = local {
+            write!(f, " {local}")?;
+        }
+        if let Some(peer) = peer {
+            write!(f, " -> {peer}")?;
+        }
+        if listening {
+            write!(f, " listening")?;
+        }
+        write!(f, ">")
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

@@ -1,0 +1,84 @@
+//! The script API as one Rhai package.
+//!
+//! [`SockPackage`] combines one plugin module per area (sockets, text,
+//! time and I/O). Registering it into an engine also installs what a
+//! package alone cannot carry:
+//!
+//! * Python's constant names (`AF_INET`, `SOCK_DGRAM`, `SOL_SOCKET`, ...)
+//!   as read-only variables, visible inside functions too;
+//! * a progress callback that stops the script once its thread's
+//!   cancellation token fires, so Ctrl-C ends even a busy loop.
+//!
+//! ```
+//! use rhai::Engine;
+//! use rhai::packages::Package;
+//! use sockrepl::SockPackage;
+//!
+//! let mut engine = Engine::new();
+//! SockPackage::new().register_into_engine(&mut engine);
+//! let kind: String = engine.eval(r#"socket(AF_INET, SOCK_DGRAM).kind"#).unwrap();
+//! assert_eq!(kind, "udp");
+//! ```
+
+pub mod net;
+pub mod system;
+pub mod text;
+
+use rhai::def_package;
+use rhai::plugin::*;
+use rhai::{Dynamic, INT};
+
+/// Python's socket constants, with Linux's values.
+pub const CONSTANTS: &[(&str, i32)] = &[
+    ("AF_INET", libc::AF_INET),
+    ("AF_INET6", libc::AF_INET6),
+    ("AF_UNIX", libc::AF_UNIX),
+    ("SOCK_STREAM", libc::SOCK_STREAM),
+    ("SOCK_DGRAM", libc::SOCK_DGRAM),
+    ("SOL_SOCKET", libc::SOL_SOCKET),
+    ("SO_REUSEADDR", libc::SO_REUSEADDR),
+    ("SO_REUSEPORT", libc::SO_REUSEPORT),
+    ("SO_BROADCAST", libc::SO_BROADCAST),
+    ("SO_KEEPALIVE", libc::SO_KEEPALIVE),
+    ("SO_RCVBUF", libc::SO_RCVBUF),
+    ("SO_SNDBUF", libc::SO_SNDBUF),
+    ("IPPROTO_TCP", libc::IPPROTO_TCP),
+    ("TCP_NODELAY", libc::TCP_NODELAY),
+    ("SHUT_RD", libc::SHUT_RD),
+    ("SHUT_WR", libc::SHUT_WR),
+    ("SHUT_RDWR", libc::SHUT_RDWR),
+];
+
+fn constant(name: &str) -> Option<Dynamic> {
+    // Every constant is upper case; most variable names are not, so this
+    // check keeps ordinary variable reads cheap.
+    if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    CONSTANTS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, value)| Dynamic::from_int(INT::from(*value)))
+}
+
+def_package! {
+    /// Sockets, addresses, text encoding, time and input for Rhai, in the
+    /// shape of Python's `socket` and `time` modules.
+    pub SockPackage(module) {
+        combine_with_exported_module!(module, "net", net::socket_api);
+        combine_with_exported_module!(module, "text", text::text_api);
+        combine_with_exported_module!(module, "system", system::system_api);
+    } |> |engine| {
+        #[allow(deprecated)] // on_var is marked volatile, not deprecated.
+        engine.on_var(|name, _, context| {
+            // A script's own variable of the same name wins.
+            if context.scope().contains(name) {
+                return Ok(None);
+            }
+            Ok(constant(name))
+        });
+        engine.on_progress(|_| {
+            crate::runtime::is_cancelled().then(|| Dynamic::from("KeyboardInterrupt"))
+        });
+    }
+}

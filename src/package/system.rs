@@ -1,0 +1,171 @@
+//! Time and I/O: `sleep`, `time`, `strftime`, `input`, `pid`.
+
+use std::io::Write;
+
+use chrono::format::{Item, StrftimeItems};
+use rhai::plugin::*;
+use rhai::{FLOAT, INT};
+
+use crate::error::ScriptError;
+use crate::runtime;
+
+fn sleep_for(secs: FLOAT) -> Result<(), ScriptError> {
+    let duration = runtime::seconds(secs)?;
+    // The timer registers with the runtime when created, so create it
+    // inside the future that runs there.
+    runtime::wait(async move { tokio::time::sleep(duration).await }, None)
+}
+
+/// Formats `when` with a C/Python `strftime` format, refusing unknown
+/// directives instead of panicking inside chrono.
+pub fn format_time(format: &str, when: chrono::DateTime<chrono::Local>) -> Result<String, ScriptError> {
+    let items: Vec<Item> = StrftimeItems::new(format).collect();
+    if items.iter().any(|item| matches!(item, Item::Error)) {
+        return Err(ScriptError::value(format!("bad strftime format {format:?}"))
+            .hint("use directives such as %Y-%m-%d %H:%M:%S, %A, %B, %j; write %% for a literal %"));
+    }
+    Ok(when.format_with_items(items.into_iter()).to_string())
+}
+
+/// The token carried by the error that `exit()` raises: termination
+/// cannot be caught by `try`/`catch`, so `exit` always ends the script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitRequest(pub INT);
+
+fn exit_request(code: INT) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorTerminated(Dynamic::from(ExitRequest(code)), rhai::Position::NONE).into()
+}
+
+#[export_module]
+pub mod system_api {
+    use super::*;
+
+    /// Pauses for `secs` seconds (Ctrl-C interrupts it).
+    ///
+    /// ```rhai
+    /// sleep(1);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_int(secs: INT) -> Result<(), Box<EvalAltResult>> {
+        Ok(sleep_for(secs as FLOAT)?)
+    }
+
+    /// Pauses for a fraction of a second.
+    ///
+    /// ```rhai
+    /// sleep(0.1);
+    /// ```
+    #[rhai_fn(name = "sleep", return_raw)]
+    pub fn sleep_float(secs: FLOAT) -> Result<(), Box<EvalAltResult>> {
+        Ok(sleep_for(secs)?)
+    }
+
+    /// Seconds since 1970-01-01 UTC, with fractions (Python's `time.time()`).
+    ///
+    /// ```rhai
+    /// let start = time();
+    /// ```
+    pub fn time() -> FLOAT {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0.0, |d| d.as_secs_f64())
+    }
+
+    /// The local time now, formatted like Python's `time.strftime`.
+    ///
+    /// ```rhai
+    /// print(strftime("%Y-%m-%d %H:%M:%S"));
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn strftime(format: &str) -> Result<String, Box<EvalAltResult>> {
+        Ok(format_time(format, chrono::Local::now())?)
+    }
+
+    /// Formats a `time()` value in local time.
+    ///
+    /// ```rhai
+    /// print(strftime("%H:%M", time() - 3600.0));
+    /// ```
+    #[rhai_fn(name = "strftime", return_raw)]
+    pub fn strftime_at(format: &str, secs: FLOAT) -> Result<String, Box<EvalAltResult>> {
+        let nanos = (secs.fract() * 1e9) as u32;
+        let utc = chrono::DateTime::from_timestamp(secs.floor() as i64, nanos)
+            .ok_or_else(|| ScriptError::value(format!("time {secs} is out of range")))?;
+        Ok(format_time(format, utc.with_timezone(&chrono::Local))?)
+    }
+
+    /// Reads a line typed by the user (or piped in), without its newline.
+    ///
+    /// ```rhai
+    /// let name = input();
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn input() -> Result<String, Box<EvalAltResult>> {
+        Ok(runtime::read_line()?)
+    }
+
+    /// Shows `prompt`, then reads a line.
+    ///
+    /// ```rhai
+    /// let msg = input("A: >> ");
+    /// ```
+    #[rhai_fn(name = "input", return_raw)]
+    pub fn input_prompt(prompt: &str) -> Result<String, Box<EvalAltResult>> {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout must not stop the read; the prompt is a courtesy.
+        let _ = out.write_all(prompt.as_bytes()).and_then(|()| out.flush());
+        drop(out);
+        Ok(runtime::read_line()?)
+    }
+
+    /// Ends the script with exit status 0.
+    ///
+    /// ```rhai
+    /// exit();
+    /// ```
+    #[rhai_fn(name = "exit", volatile, return_raw)]
+    pub fn exit_ok() -> Result<(), Box<EvalAltResult>> {
+        Err(exit_request(0))
+    }
+
+    /// Ends the script with exit status `code`, like Python's `sys.exit(code)`.
+    ///
+    /// ```rhai
+    /// exit(2);
+    /// ```
+    #[rhai_fn(name = "exit", volatile, return_raw)]
+    pub fn exit_code(code: INT) -> Result<(), Box<EvalAltResult>> {
+        Err(exit_request(code))
+    }
+
+    /// Prints `message` on stderr and ends the script with status 1, like
+    /// Python's `sys.exit("message")`.
+    ///
+    /// ```rhai
+    /// exit("usage: repl tftp.rhai get HOST FILE");
+    /// ```
+    #[rhai_fn(name = "exit", volatile, return_raw)]
+    pub fn exit_message(message: &str) -> Result<(), Box<EvalAltResult>> {
+        eprintln!("{message}");
+        Err(exit_request(1))
+    }
+
+    /// This process's id (Python's `os.getpid()`).
+    ///
+    /// ```rhai
+    /// print(pid());
+    /// ```
+    pub fn pid() -> INT {
+        INT::from(std::process::id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strftime_refuses_bad_directives() {
+        assert!(format_time("%Q", chrono::Local::now()).is_err());
+        assert_eq!(format_time("%%", chrono::Local::now()).ok().as_deref(), Some("%"));
+    }
+}

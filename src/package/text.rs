@@ -1,0 +1,121 @@
+//! Strings to bytes and back, as Python's `str.encode()` and
+//! `bytes.decode()`.
+
+use rhai::Blob;
+use rhai::plugin::*;
+
+use crate::error::ScriptError;
+
+fn check_encoding(encoding: &str) -> Result<(), ScriptError> {
+    match encoding.to_ascii_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" => Ok(()),
+        other => Err(
+            ScriptError::new("LookupError", format!("unsupported encoding: {other}"))
+                .hint("sockrepl speaks UTF-8 only: use encode() / decode() or \"utf-8\""),
+        ),
+    }
+}
+
+/// Bytes as Python prints them: `b"hi\x00\n"`.
+pub fn bytes_repr(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 3);
+    out.push_str("b\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn decode_utf8(bytes: &[u8]) -> Result<String, ScriptError> {
+    String::from_utf8(bytes.to_vec()).map_err(|err| {
+        let at = err.utf8_error().valid_up_to();
+        let bad = bytes.get(at).copied().unwrap_or_default();
+        ScriptError::new(
+            "UnicodeDecodeError",
+            format!("'utf-8' codec can't decode byte 0x{bad:02x} in position {at}: invalid start byte or truncated character"),
+        )
+        .hint("the data is not UTF-8 text; look at it with hexdump(data) or keep it as a blob")
+    })
+}
+
+#[export_module]
+pub mod text_api {
+    use super::*;
+
+    /// Blobs print like Python bytes: `b"hi\x00"`.
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn blob_to_string(bytes: &mut Blob) -> String {
+        bytes_repr(bytes)
+    }
+
+    /// The UTF-8 bytes of a string, as a blob.
+    ///
+    /// ```rhai
+    /// let b = "hi".encode();   // b"hi"
+    /// ```
+    #[rhai_fn(global, pure)]
+    pub fn encode(text: &mut ImmutableString) -> Blob {
+        text.as_bytes().to_vec()
+    }
+
+    /// The bytes of a string in `encoding`; only `"utf-8"` is supported.
+    ///
+    /// ```rhai
+    /// let b = "hi".encode("utf-8");
+    /// ```
+    #[rhai_fn(global, name = "encode", return_raw, pure)]
+    pub fn encode_with(text: &mut ImmutableString, encoding: &str) -> Result<Blob, Box<EvalAltResult>> {
+        check_encoding(encoding)?;
+        Ok(text.as_bytes().to_vec())
+    }
+
+    /// The text in a blob of UTF-8 bytes; `UnicodeDecodeError` if the bytes
+    /// are not UTF-8.
+    ///
+    /// ```rhai
+    /// let text = conn.recv(1024).decode();
+    /// ```
+    #[rhai_fn(global, return_raw, pure)]
+    pub fn decode(bytes: &mut Blob) -> Result<String, Box<EvalAltResult>> {
+        Ok(decode_utf8(bytes)?)
+    }
+
+    /// Decodes with `encoding`; only `"utf-8"` is supported.
+    ///
+    /// ```rhai
+    /// let text = data.decode("utf-8");
+    /// ```
+    #[rhai_fn(global, name = "decode", return_raw, pure)]
+    pub fn decode_with(bytes: &mut Blob, encoding: &str) -> Result<String, Box<EvalAltResult>> {
+        check_encoding(encoding)?;
+        Ok(decode_utf8(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_print_like_python() {
+        assert_eq!(bytes_repr(b"hi\x00\n\"\\"), r#"b"hi\x00\n\"\\""#);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_replacement() {
+        let err = decode_utf8(b"ok\xff").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.starts_with("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 2"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! Running scripts and reporting their errors.
+//!
+//! The `repl` binary and the tests use this module the same way: build an
+//! engine with [`new_engine`], run source with [`run`] on the current
+//! (non-tokio) thread, and turn the [`Outcome`] into an exit status.
+//! Errors are rendered the way compilers render them, with the file,
+//! line and column, the source line and a caret, then the hint.
+
+use std::fmt::Write as _;
+
+use rhai::packages::Package;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Position, Scope};
+
+use crate::SockPackage;
+use crate::package::system::ExitRequest;
+use crate::runtime;
+
+/// An engine with the whole script API registered.
+pub fn new_engine() -> Engine {
+    let mut engine = Engine::new();
+    SockPackage::new().register_into_engine(&mut engine);
+    engine
+}
+
+/// A scope holding `ARGS` (the script's arguments, Python's
+/// `sys.argv[1:]`) and `SCRIPT` (its path) as constants.
+pub fn script_scope(script: &str, args: &[String]) -> Scope<'static> {
+    let mut scope = Scope::new();
+    let args: Array = args.iter().map(|a| Dynamic::from(a.clone())).collect();
+    scope.push_constant("ARGS", args);
+    scope.push_constant("SCRIPT", script.to_string());
+    scope
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The script finished.
+    Done,
+    /// The script called `exit(code)`.
+    Exit(i32),
+    /// The script failed; the text is ready to print on stderr.
+    Failed(String),
+    /// The script was cancelled (Ctrl-C).
+    Interrupted,
+}
+
+impl Outcome {
+    /// The process exit status for this outcome: 0, the script's own, 1 for
+    /// an error, 130 for Ctrl-C as shells expect.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Exit(code) => *code,
+            Outcome::Failed(_) => 1,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+/// Compiles and runs `source`, named `name` in messages, in `scope`.
+pub fn run(engine: &Engine, scope: &mut Scope, name: &str, source: &str) -> Outcome {
+    let ast = match engine.compile_with_scope(scope, source) {
+        Ok(ast) => ast,
+        Err(err) => return Outcome::Failed(render(&EvalAltResult::from(err), name, source)),
+    };
+    match engine.run_ast_with_scope(scope, &ast) {
+        Ok(()) => Outcome::Done,
+        Err(err) => outcome_of(&err, name, source),
+    }
+}
+
+fn outcome_of(err: &EvalAltResult, name: &str, source: &str) -> Outcome {
+    if let EvalAltResult::ErrorTerminated(token, _) = err.unwrap_inner() {
+        if let Some(ExitRequest(code)) = token.read_lock::<ExitRequest>().map(|t| *t) {
+            return Outcome::Exit(i32::try_from(code).unwrap_or(1));
+        }
+        return Outcome::Interrupted;
+    }
+    if runtime::is_cancelled() {
+        return Outcome::Interrupted;
+    }
+    Outcome::Failed(render(err, name, source))
+}
+
+/// Renders an error with the failing source line and a caret under the
+/// column, the chain of function calls that led there, then any hint.
+pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
+    let mut calls = Vec::new();
+    let mut inner = err;
+    while let EvalAltResult::ErrorInFunctionCall(func, _, next, pos) = inner {
+        calls.push((func.clone(), *pos));
+        inner = next;
+    }
+    let message = match inner {
+        EvalAltResult::ErrorRuntime(value, _) if value.is_string() => value.to_string(),
+        other => without_position(&other.to_string()),
+    };
+    let (message, hint) = match message.split_once("\nhint: ") {
+        Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
+        None => (message, None),
+    };
+
+    let mut out = format!("error: {message}\n");
+    let pos = inner.position();
+    write_location(&mut out, name, source, pos);
+    for (func, pos) in calls.iter() {
+        let func = if func.starts_with("anon$") {
+            "a closure"
+        } else {
+            func.as_str()
+        };
+        match (pos.line(), pos.position()) {
+            (Some(line), Some(col)) => {
+                let _ = writeln!(out, "   = in call to {func} at {name}:{line}:{col}");
+            }
+            _ => {
+                let _ = writeln!(out, "   = in call to {func}");
+            }
+        }
+    }
+    if let Some(hint) = hint {
+        let _ = writeln!(out, "hint: {hint}");
+    }
+    out
+}
+
+/// Rhai's own text ends with " (line L, position C)"; the location is
+/// shown separately, with the source line.
+fn without_position(text: &str) -> String {
+    match text.rfind(" (line ") {
+        Some(cut) if text.ends_with(')') => text[..cut].to_string(),
+        _ => text.to_string(),
+    }
+}
+
+fn write_location(out: &mut String, name: &str, source: &str, pos: Position) {
+    let (Some(line), col) = (pos.line(), pos.position()) else {
+        return;
+    };
+    let col = col.unwrap_or(1);
+    let _ = writeln!(out, "  --> {name}:{line}:{col}");
+    if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
+        let number = line.to_string();
+        let pad = " ".repeat(number.len());
+        let _ = writeln!(out, " {pad} |");
+        let _ = writeln!(out, " {number} | {text}");
+        let _ = writeln!(out, " {pad} | {}^", " ".repeat(col.saturating_sub(1)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(source: &str) -> String {
+        let engine = new_engine();
+        match run(&engine, &mut Scope::new(), "t.rhai", source) {
+            Outcome::Failed(text) => text,
+            other => format!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn native_errors_point_at_the_call() {
+        let text = failure("let s = socket();\n  s.bind(\"nonsense\");");
+        assert!(
+            text.starts_with("error: ValueError: bad address \"nonsense\""),
+            "{text}"
+        );
+        assert!(text.contains("--> t.rhai:2:5"), "{text}");
+        assert!(text.contains(" 2 |   s.bind(\"nonsense\");\n   |     ^"), "{text}");
+        assert!(text.trim_end().ends_with("or s.bind(\"127.0.0.1\", 9999)"), "{text}");
+    }
+
+    #[test]
+    fn errors_inside_functions_show_the_call_chain() {
+        let text = failure("fn f() {\n  socket(\"sctp\")\n}\nf();");
+        assert!(text.contains("--> t.rhai:2:3"), "{text}");
+        assert!(text.contains("= in call to f at t.rhai:4:1"), "{text}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let text = failure("let x = ;");
+        assert!(text.starts_with("error: Syntax error"), "{text}");
+        assert!(text.contains("--> t.rhai:1:"), "{text}");
+    }
+
+    #[test]
+    fn exit_codes() {
+        let engine = new_engine();
+        let code = |src: &str| run(&engine, &mut Scope::new(), "t", src).exit_code();
+        assert_eq!(code("1 + 1;"), 0);
+        assert_eq!(code("exit(3);"), 3);
+        assert_eq!(code("throw \"x\";"), 1);
+        assert_eq!(code("fn f() { exit(4) } try { f() } catch { }"), 4);
+    }
+}

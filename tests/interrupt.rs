@@ -1,0 +1,78 @@
+//! Ctrl-C (SIGINT) interrupts every kind of blocking call promptly and
+//! the process exits with status 130, as shells expect.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Running, finish, repl};
+
+/// Starts `code`, waits until it printed "ready" (and so is about to block),
+/// sends SIGINT, and checks it exits 130 within one second.
+fn interrupt(code: &str) {
+    let mut cmd = repl();
+    cmd.arg("-e").arg(code).stdin(Stdio::piped());
+    let mut running = Running::start(cmd);
+    assert_eq!(running.line(), "ready");
+    // Give the script a moment to enter its blocking call.
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = i32::try_from(running.child.id()).unwrap_or_else(|_| panic!("pid out of range"));
+    let sent = Instant::now();
+    // SAFETY: kill only sends a signal to our own child process.
+    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill failed");
+    let stdin = running.child.stdin.take();
+    let out = finish(running.child, Duration::from_secs(5));
+    drop(stdin);
+    let took = sent.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{code}\nstderr: {}", out.stderr);
+    assert!(took < Duration::from_secs(1), "{code}: took {took:?}");
+    assert!(out.stderr.contains("KeyboardInterrupt"), "{}", out.stderr);
+}
+
+#[test]
+fn interrupts_recv() {
+    interrupt(
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; print("ready"); conn.recv(10);"#,
+    );
+}
+
+#[test]
+fn interrupts_recvfrom() {
+    interrupt(r#"let s = socket("udp"); s.bind("127.0.0.1:0"); print("ready"); s.recvfrom(10);"#);
+}
+
+#[test]
+fn interrupts_accept() {
+    interrupt(r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); print("ready"); s.accept();"#);
+}
+
+#[test]
+fn interrupts_connect() {
+    // A listener with a backlog of 0 takes one pending connection; the
+    // kernel drops the next SYN, so the second connect waits.
+    interrupt(
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(0); let a = socket(); a.connect(s.getsockname()); let b = socket(); print("ready"); b.connect(s.getsockname());"#,
+    );
+}
+
+#[test]
+fn interrupts_sleep() {
+    interrupt(r#"print("ready"); sleep(100);"#);
+}
+
+#[test]
+fn interrupts_input() {
+    interrupt(r#"print("ready"); input();"#);
+}
+
+#[test]
+fn interrupts_a_busy_loop() {
+    interrupt(r#"print("ready"); let n = 0; loop { n += 1; }"#);
+}
+
+#[test]
+fn a_caught_interrupt_still_ends_the_script() {
+    interrupt(r#"print("ready"); try { sleep(100); } catch (e) { } loop { }"#);
+}
