@@ -17,6 +17,7 @@ pub mod net;
 pub mod package;
 pub mod runtime;
 pub mod script;
+pub mod sync;
 
 pub use error::ScriptError;
 pub use package::SockPackage;

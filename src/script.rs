@@ -13,13 +13,25 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Position, Scope};
 
 use crate::SockPackage;
 use crate::package::system::ExitRequest;
-use crate::runtime;
+use crate::runtime::{self, task};
+use std::sync::Arc;
 
-/// An engine with the whole script API registered.
-pub fn new_engine() -> Engine {
+/// An engine with the whole script API registered, shared so that tasks
+/// can run on it too.
+pub fn new_engine() -> Arc<Engine> {
     let mut engine = Engine::new();
     SockPackage::new().register_into_engine(&mut engine);
-    engine
+    Arc::new(engine)
+}
+
+/// Prints a failed task's error on stderr, as Python prints "Exception in
+/// thread ..." and carries on.
+pub fn report_task_error(task_name: &str, error: &EvalAltResult, source: Option<&task::Source>) {
+    let text = match source {
+        Some(source) => render(error, &source.name, &source.text),
+        None => render(error, "<task>", ""),
+    };
+    eprint!("Exception in task {task_name}:\n{text}");
 }
 
 /// A scope holding `ARGS` (the script's arguments, Python's
@@ -58,8 +70,26 @@ impl Outcome {
     }
 }
 
-/// Compiles and runs `source`, named `name` in messages, in `scope`.
-pub fn run(engine: &Engine, scope: &mut Scope, name: &str, source: &str) -> Outcome {
+/// Compiles and runs `source`, named `name` in messages, in `scope`, then
+/// waits for the tasks it started (daemon tasks excepted), as Python waits
+/// for threads before exiting.
+pub fn run(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) -> Outcome {
+    let outcome = run_source(engine, scope, name, source);
+    if outcome == Outcome::Done
+        && let Err(err) = task::wait_for_non_daemon_tasks()
+    {
+        if runtime::is_cancelled() {
+            return Outcome::Interrupted;
+        }
+        return Outcome::Failed(format!("error: {err}\n"));
+    }
+    outcome
+}
+
+/// Compiles and runs `source` without waiting for its tasks.
+pub fn run_source(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) -> Outcome {
+    task::set_engine(engine.clone());
+    task::set_source(name, source);
     let ast = match engine.compile_with_scope(scope, source) {
         Ok(ast) => ast,
         Err(err) => return Outcome::Failed(render(&EvalAltResult::from(err), name, source)),

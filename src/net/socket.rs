@@ -316,7 +316,11 @@ impl Socket {
                 }
             }
         };
-        runtime::wait(ready, timeout)?.map_err(|e| self.explain(&e, &doing()))
+        let what = match fd.sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
+            Some(local) => format!("{} on {local}", doing()),
+            None => doing(),
+        };
+        runtime::task::with_blocked_on(&what, || runtime::wait(ready, timeout))?.map_err(|e| self.explain(&e, &doing()))
     }
 
     /// Turns an OS error into a script error, replacing Linux's EPIPE for
@@ -392,7 +396,8 @@ impl Socket {
                 tokio::task::yield_now().await;
             }
         };
-        runtime::wait(connected, timeout)?.map_err(|e| ScriptError::os(&e, &doing))
+        runtime::task::with_blocked_on(&doing, || runtime::wait(connected, timeout))?
+            .map_err(|e| ScriptError::os(&e, &doing))
     }
 
     fn check_can_transfer(&self, what: &str) -> Result<()> {

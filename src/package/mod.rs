@@ -22,6 +22,7 @@
 
 pub mod net;
 pub mod system;
+pub mod tasks;
 pub mod text;
 
 use rhai::def_package;
@@ -68,7 +69,9 @@ def_package! {
         combine_with_exported_module!(module, "net", net::socket_api);
         combine_with_exported_module!(module, "text", text::text_api);
         combine_with_exported_module!(module, "system", system::system_api);
+        combine_with_exported_module!(module, "tasks", tasks::tasks_api);
     } |> |engine| {
+        tasks::register_spawn(engine);
         #[allow(deprecated)] // on_var is marked volatile, not deprecated.
         engine.on_var(|name, _, context| {
             // A script's own variable of the same name wins.

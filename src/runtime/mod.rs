@@ -15,6 +15,8 @@
 //! future, no thread or socket is left behind by an interrupted call.
 
 mod stdin;
+pub mod task;
+pub mod threads;
 
 use std::cell::RefCell;
 use std::future::Future;
