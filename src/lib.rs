@@ -15,6 +15,7 @@
 pub mod error;
 pub mod net;
 pub mod package;
+pub mod process;
 pub mod runtime;
 pub mod script;
 pub mod sync;

@@ -19,9 +19,28 @@ use std::sync::Arc;
 /// An engine with the whole script API registered, shared so that tasks
 /// can run on it too.
 pub fn new_engine() -> Arc<Engine> {
+    pin_hashing_seed(None);
     let mut engine = Engine::new();
     SockPackage::new().register_into_engine(&mut engine);
     Arc::new(engine)
+}
+
+/// Fixes the seed Rhai hashes function names with, so that a child
+/// process compiling the same script gives its closures the same names
+/// and can run a closure it is sent. The parent picks a random seed (Rhai's
+/// own protection against hash flooding stays); children get the parent's.
+/// Only effective before the first engine is created in this process.
+pub fn pin_hashing_seed(seed: Option<[u64; 4]>) {
+    use std::hash::{BuildHasher, Hasher};
+    if rhai::config::hashing::get_hashing_seed().is_some() {
+        return;
+    }
+    let seed = seed.unwrap_or_else(|| {
+        let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+        [random(), random(), random(), random()]
+    });
+    // Fails only if an engine already exists; named functions still work.
+    let _ = rhai::config::hashing::set_hashing_seed(Some(seed));
 }
 
 /// Prints a failed task's error on stderr, as Python prints "Exception in
@@ -76,7 +95,8 @@ impl Outcome {
 pub fn run(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) -> Outcome {
     let outcome = run_source(engine, scope, name, source);
     if outcome == Outcome::Done
-        && let Err(err) = task::wait_for_non_daemon_tasks()
+        && let Err(err) =
+            task::wait_for_non_daemon_tasks().and_then(|()| crate::process::wait_for_non_daemon_processes())
     {
         if runtime::is_cancelled() {
             return Outcome::Interrupted;

@@ -28,6 +28,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    sockrepl::process::run_child_if_requested();
     let cli = Cli::parse();
     let (name, source) = match load(&cli) {
         Ok(loaded) => loaded,
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     };
     let token = CancellationToken::new();
     runtime::set_cancel_token(token.clone());
-    if let Err(err) = cancel_on_ctrl_c(token) {
+    if let Err(err) = runtime::cancel_on_ctrl_c(token) {
         eprintln!("repl: cannot watch for Ctrl-C: {err}");
     }
     let engine = script::new_engine();
@@ -46,7 +47,10 @@ fn main() -> ExitCode {
     let outcome = script::run(&engine, &mut scope, &name, &source);
     match &outcome {
         Outcome::Failed(text) => eprint!("{text}"),
-        Outcome::Interrupted => eprintln!("KeyboardInterrupt"),
+        Outcome::Interrupted => {
+            sockrepl::process::terminate_all();
+            eprintln!("KeyboardInterrupt");
+        }
         Outcome::Done | Outcome::Exit(_) => {}
     }
     ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
@@ -70,26 +74,4 @@ fn load(cli: &Cli) -> Result<(String, String), String> {
         .read_to_string(&mut source)
         .map_err(|err| format!("cannot read standard input: {err}"))?;
     Ok(("<stdin>".to_string(), source))
-}
-
-/// The first Ctrl-C cancels the script, which stops at its next operation
-/// or wakes from its blocking call; a second one exits at once.
-fn cancel_on_ctrl_c(token: CancellationToken) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handle = runtime::handle();
-    // Registering inside the runtime's context, before the script starts,
-    // means no early Ctrl-C falls through to the default "kill" action.
-    let mut interrupts = {
-        let _context = handle.enter();
-        signal(SignalKind::interrupt())?
-    };
-    handle.spawn(async move {
-        while interrupts.recv().await.is_some() {
-            if token.is_cancelled() {
-                std::process::exit(130);
-            }
-            token.cancel();
-        }
-    });
-    Ok(())
 }

@@ -551,6 +551,31 @@ impl Socket {
         got.map_err(|e| ScriptError::os(&e, "getsockopt"))
     }
 
+    /// The descriptor and listening state, for a child process to inherit.
+    pub fn inheritable(&self) -> Result<(RawFd, bool)> {
+        let (fd, _) = self.open_fd()?;
+        Ok((fd.sock.as_raw_fd(), self.state().listening))
+    }
+
+    /// Adopts a socket descriptor inherited from the parent process.
+    pub fn from_inherited(raw: RawFd, kind: Kind, listening: bool) -> Result<Socket> {
+        // SAFETY: F_GETFD only reads descriptor flags; it fails for a
+        // descriptor that is not open.
+        if unsafe { libc::fcntl(raw, libc::F_GETFD) } == -1 {
+            return Err(ScriptError::new(
+                "OSError",
+                format!("[Errno 9] Bad file descriptor {raw} from the parent process"),
+            ));
+        }
+        // SAFETY: the parent passed this descriptor for this process to
+        // own, and it is open (checked above); nothing else here owns it.
+        let sock = unsafe { <socket2::Socket as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        // Keep it from leaking into this process's own children.
+        sock.set_cloexec(true)
+            .map_err(|e| ScriptError::os(&e, "adopting a socket"))?;
+        Self::wrap(kind, sock, listening)
+    }
+
     /// The OS file descriptor, or -1 once closed (Python's `fileno()`).
     pub fn fileno(&self) -> i64 {
         self.state().fd.as_ref().map_or(-1, |fd| i64::from(fd.sock.as_raw_fd()))

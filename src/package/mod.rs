@@ -21,6 +21,7 @@
 //! ```
 
 pub mod net;
+pub mod processes;
 pub mod system;
 pub mod tasks;
 pub mod text;
@@ -70,6 +71,7 @@ def_package! {
         combine_with_exported_module!(module, "text", text::text_api);
         combine_with_exported_module!(module, "system", system::system_api);
         combine_with_exported_module!(module, "tasks", tasks::tasks_api);
+        combine_with_exported_module!(module, "processes", processes::processes_api);
     } |> |engine| {
         tasks::register_spawn(engine);
         #[allow(deprecated)] // on_var is marked volatile, not deprecated.
@@ -79,6 +81,22 @@ def_package! {
                 return Ok(None);
             }
             Ok(constant(name))
+        });
+        // Rhai's default printer panics when stdout is a closed pipe
+        // (`repl x.rhai | head`); output that cannot be written is dropped.
+        engine.on_print(|text| {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        });
+        engine.on_debug(|text, source, pos| {
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = match (source, pos.line()) {
+                (Some(source), Some(line)) => writeln!(err, "{source}:{line}: {text}"),
+                (None, Some(line)) => writeln!(err, "{line}: {text}"),
+                _ => writeln!(err, "{text}"),
+            };
         });
         engine.on_progress(|_| {
             crate::runtime::is_cancelled().then(|| Dynamic::from("KeyboardInterrupt"))

@@ -7,6 +7,7 @@ use rhai::{AST, Array, Dynamic, Engine, EvalContext, Expression, FLOAT, FnPtr, I
 use crate::error::ScriptError;
 use crate::runtime::task;
 use crate::sync::Block;
+use crate::sync::queue::block_for;
 
 fn timeout(secs: FLOAT) -> Result<std::time::Duration, ScriptError> {
     crate::runtime::seconds(secs)
@@ -324,7 +325,7 @@ pub mod tasks_api {
     /// ```
     #[rhai_fn(global, name = "put", return_raw)]
     pub fn put_timeout(q: &mut Queue, item: Dynamic, secs: FLOAT) -> Result<(), Box<EvalAltResult>> {
-        Ok(q.put(item, Block::For(timeout(secs)?))?)
+        Ok(q.put(item, block_for(secs)?)?)
     }
 
     /// `put(item, false)` fails with `queue.Full` at once instead of waiting.
@@ -356,13 +357,19 @@ pub mod tasks_api {
     /// ```
     #[rhai_fn(global, name = "get", return_raw)]
     pub fn get_timeout(q: &mut Queue, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
-        Ok(q.get(Block::For(timeout(secs)?))?)
+        Ok(q.get(block_for(secs)?)?)
+    }
+
+    /// `put` with a whole number of seconds.
+    #[rhai_fn(global, name = "put", return_raw)]
+    pub fn put_timeout_int(q: &mut Queue, item: Dynamic, secs: INT) -> Result<(), Box<EvalAltResult>> {
+        Ok(q.put(item, block_for(secs as FLOAT)?)?)
     }
 
     /// `get` with a whole number of seconds.
     #[rhai_fn(global, name = "get", return_raw)]
     pub fn get_timeout_int(q: &mut Queue, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
-        Ok(q.get(Block::For(timeout(secs as FLOAT)?))?)
+        Ok(q.get(block_for(secs as FLOAT)?)?)
     }
 
     /// `get(false)` fails with `queue.Empty` at once instead of waiting.
@@ -378,21 +385,21 @@ pub mod tasks_api {
     }
 
     /// How many items are waiting.
-    #[rhai_fn(global, pure)]
-    pub fn qsize(q: &mut Queue) -> INT {
-        INT::try_from(q.qsize()).unwrap_or(INT::MAX)
+    #[rhai_fn(global, pure, return_raw)]
+    pub fn qsize(q: &mut Queue) -> Result<INT, Box<EvalAltResult>> {
+        Ok(INT::try_from(q.qsize()?).unwrap_or(INT::MAX))
     }
 
     /// True when no item is waiting.
-    #[rhai_fn(global, pure)]
-    pub fn empty(q: &mut Queue) -> bool {
-        q.qsize() == 0
+    #[rhai_fn(global, pure, return_raw)]
+    pub fn empty(q: &mut Queue) -> Result<bool, Box<EvalAltResult>> {
+        Ok(q.qsize()? == 0)
     }
 
     /// True when a bounded queue holds `maxsize` items.
-    #[rhai_fn(global, pure)]
-    pub fn full(q: &mut Queue) -> bool {
-        q.is_full()
+    #[rhai_fn(global, pure, return_raw)]
+    pub fn full(q: &mut Queue) -> Result<bool, Box<EvalAltResult>> {
+        Ok(q.is_full()?)
     }
 
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]

@@ -113,6 +113,29 @@ async fn with_timeout<F: Future>(fut: F, timeout: Option<Duration>) -> Result<F:
     }
 }
 
+/// Makes Ctrl-C (SIGINT) cancel `token`: the script's blocking call
+/// returns and the script stops before its next operation. A second
+/// Ctrl-C exits the process at once with status 130.
+pub fn cancel_on_ctrl_c(token: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handle = handle();
+    // Registering inside the runtime's context, before the script starts,
+    // means no early Ctrl-C falls through to the default "kill" action.
+    let mut interrupts = {
+        let _context = handle.enter();
+        signal(SignalKind::interrupt())?
+    };
+    handle.spawn(async move {
+        while interrupts.recv().await.is_some() {
+            if token.is_cancelled() {
+                std::process::exit(130);
+            }
+            token.cancel();
+        }
+    });
+    Ok(())
+}
+
 /// Converts a script's number of seconds into a duration, refusing
 /// negative, NaN and absurd values with a message instead of panicking.
 pub fn seconds(secs: f64) -> Result<Duration, ScriptError> {

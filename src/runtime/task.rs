@@ -88,7 +88,8 @@ pub fn set_source(name: &str, text: &str) {
     SOURCE.with(|cell| *cell.borrow_mut() = Some(source));
 }
 
-fn source() -> Option<Arc<Source>> {
+/// The script this thread runs, if one was recorded.
+pub fn current_source() -> Option<Arc<Source>> {
     SOURCE.with(|cell| cell.borrow().clone())
 }
 
@@ -297,7 +298,7 @@ pub fn spawn(lib: AST, func: FnPtr, args: Vec<Dynamic>, report: ErrorReporter) -
     let number = NEXT_THREAD_NUMBER.fetch_add(1, Ordering::Relaxed);
     let task = Task::new(format!("Thread-{number}"), token.clone(), false);
     let running = task.clone();
-    let script = source();
+    let script = current_source();
     threads::run(move || {
         SOURCE.with(|cell| *cell.borrow_mut() = script.clone());
         set_cancel_token(token.clone());

@@ -1,0 +1,268 @@
+//! Script bindings for processes and pools.
+
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, FLOAT, FnPtr, INT};
+
+use crate::error::ScriptError;
+use crate::process::{self, pool};
+
+fn seconds(secs: FLOAT) -> Result<std::time::Duration, ScriptError> {
+    crate::runtime::seconds(secs)
+}
+
+fn exit_code(code: Option<i32>) -> Dynamic {
+    code.map_or(Dynamic::UNIT, |c| Dynamic::from_int(INT::from(c)))
+}
+
+fn function(value: Dynamic) -> Result<FnPtr, ScriptError> {
+    if value.is_fnptr() {
+        return Ok(value.cast::<FnPtr>());
+    }
+    if let Some(name) = value.read_lock::<rhai::ImmutableString>() {
+        return FnPtr::new(name.as_str()).map_err(|_| ScriptError::value(format!("{name:?} is not a function name")));
+    }
+    Err(
+        ScriptError::type_error(format!("expected a function, not {}", value.type_name()))
+            .hint("pass a function defined with fn, e.g. process(work, 1, 2)"),
+    )
+}
+
+fn start(func: Dynamic, args: &[Dynamic]) -> Result<process::Process, Box<EvalAltResult>> {
+    Ok(process::start(&function(func)?, args)?)
+}
+
+#[export_module]
+pub mod processes_api {
+    use super::*;
+
+    pub type Process = crate::process::Process;
+    pub type Pool = crate::process::pool::Pool;
+    pub type AsyncResult = crate::process::pool::AsyncResult;
+
+    /// Runs `f()` in a new OS process (Python's
+    /// `Process(target=f).start()`); the process gets copies of the
+    /// arguments.
+    ///
+    /// ```rhai
+    /// fn work() { print(`child ${pid()}`); }
+    /// let p = process(work);
+    /// p.join();
+    /// ```
+    #[rhai_fn(name = "process", return_raw)]
+    pub fn process0(f: Dynamic) -> Result<Process, Box<EvalAltResult>> {
+        start(f, &[])
+    }
+
+    /// Runs `f(a)` in a new process. Sockets passed as arguments work in
+    /// the child; queues are shared.
+    ///
+    /// ```rhai
+    /// fn serve(conn) { conn.sendall(conn.recv(1024)); }
+    /// process(serve, server.accept().conn);
+    /// ```
+    #[rhai_fn(name = "process", return_raw)]
+    pub fn process1(f: Dynamic, a: Dynamic) -> Result<Process, Box<EvalAltResult>> {
+        start(f, &[a])
+    }
+
+    /// Runs `f(a, b)` in a new process.
+    #[rhai_fn(name = "process", return_raw)]
+    pub fn process2(f: Dynamic, a: Dynamic, b: Dynamic) -> Result<Process, Box<EvalAltResult>> {
+        start(f, &[a, b])
+    }
+
+    /// Runs `f(a, b, c)` in a new process.
+    #[rhai_fn(name = "process", return_raw)]
+    pub fn process3(f: Dynamic, a: Dynamic, b: Dynamic, c: Dynamic) -> Result<Process, Box<EvalAltResult>> {
+        start(f, &[a, b, c])
+    }
+
+    /// Runs `f(a, b, c, d)` in a new process.
+    #[rhai_fn(name = "process", return_raw)]
+    pub fn process4(f: Dynamic, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic) -> Result<Process, Box<EvalAltResult>> {
+        start(f, &[a, b, c, d])
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    ///
+    /// ```rhai
+    /// let code = p.join();
+    /// ```
+    #[rhai_fn(global, name = "join", return_raw)]
+    pub fn process_join(p: &mut Process) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(exit_code(p.join(None)?))
+    }
+
+    /// Waits at most `secs` seconds; `()` if it is still running.
+    #[rhai_fn(global, name = "join", return_raw)]
+    pub fn process_join_timeout(p: &mut Process, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(exit_code(p.join(Some(seconds(secs)?))?))
+    }
+
+    /// `join` with a whole number of seconds.
+    #[rhai_fn(global, name = "join", return_raw)]
+    pub fn process_join_timeout_int(p: &mut Process, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(exit_code(p.join(Some(seconds(secs as FLOAT)?))?))
+    }
+
+    /// True until the process exits.
+    #[rhai_fn(global, name = "is_alive", pure)]
+    pub fn process_is_alive(p: &mut Process) -> bool {
+        p.is_alive()
+    }
+
+    /// Asks the process to stop (SIGTERM).
+    ///
+    /// ```rhai
+    /// p.terminate();
+    /// ```
+    #[rhai_fn(global, pure)]
+    pub fn terminate(p: &mut Process) {
+        p.terminate();
+    }
+
+    /// Stops the process at once (SIGKILL).
+    #[rhai_fn(global, pure)]
+    pub fn kill(p: &mut Process) {
+        p.kill();
+    }
+
+    /// The operating system's process id.
+    #[rhai_fn(global, get = "pid", pure)]
+    pub fn process_pid(p: &mut Process) -> INT {
+        INT::from(p.pid())
+    }
+
+    /// "Process-N".
+    #[rhai_fn(global, get = "name", pure)]
+    pub fn process_name(p: &mut Process) -> String {
+        p.name().to_string()
+    }
+
+    /// The exit code, `()` while running; negative for a signal.
+    #[rhai_fn(global, get = "exitcode", pure)]
+    pub fn process_exitcode(p: &mut Process) -> Dynamic {
+        exit_code(p.exitcode())
+    }
+
+    /// A daemon process does not keep the script waiting at the end.
+    #[rhai_fn(global, get = "daemon", pure)]
+    pub fn process_daemon(p: &mut Process) -> bool {
+        p.is_daemon()
+    }
+
+    #[rhai_fn(global, set = "daemon")]
+    pub fn set_process_daemon(p: &mut Process, daemon: bool) {
+        p.set_daemon(daemon);
+    }
+
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn process_to_string(p: &mut Process) -> String {
+        p.to_string()
+    }
+
+    /// A pool with one worker process per CPU core.
+    ///
+    /// ```rhai
+    /// let p = pool();
+    /// ```
+    #[rhai_fn(name = "pool", return_raw)]
+    pub fn new_pool_default() -> Result<Pool, Box<EvalAltResult>> {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(pool::Pool::new(cores)?)
+    }
+
+    /// A pool of `n` worker processes (Python's `Pool(n)`).
+    ///
+    /// ```rhai
+    /// let p = pool(4);
+    /// ```
+    #[rhai_fn(name = "pool", return_raw)]
+    pub fn new_pool(n: INT) -> Result<Pool, Box<EvalAltResult>> {
+        let n = usize::try_from(n).map_err(|_| ScriptError::value(format!("pool({n}): the size must be positive")))?;
+        Ok(pool::Pool::new(n)?)
+    }
+
+    /// Queues `f(args...)` for a worker; returns a result handle with `get()`.
+    ///
+    /// ```rhai
+    /// fn square(x) { x * x }
+    /// let r = p.apply_async(square, [7]);
+    /// print(r.get());   // 49
+    /// ```
+    #[rhai_fn(global, return_raw)]
+    pub fn apply_async(p: &mut Pool, f: Dynamic, args: Array) -> Result<AsyncResult, Box<EvalAltResult>> {
+        Ok(p.apply_async(&function(f)?, args)?)
+    }
+
+    /// Queues `f()` for a worker.
+    #[rhai_fn(global, name = "apply_async", return_raw)]
+    pub fn apply_async0(p: &mut Pool, f: Dynamic) -> Result<AsyncResult, Box<EvalAltResult>> {
+        Ok(p.apply_async(&function(f)?, Array::new())?)
+    }
+
+    /// Runs `f` on every item in the pool's processes; results in order.
+    ///
+    /// ```rhai
+    /// print(p.map(square, [1, 2, 3]));   // [1, 4, 9]
+    /// ```
+    #[rhai_fn(global, name = "map", return_raw)]
+    pub fn pool_map(p: &mut Pool, f: Dynamic, items: Array) -> Result<Array, Box<EvalAltResult>> {
+        Ok(p.map(&function(f)?, items)?)
+    }
+
+    /// Accepts no more jobs; workers exit when the queued ones are done.
+    #[rhai_fn(global, name = "close", return_raw)]
+    pub fn pool_close(p: &mut Pool) -> Result<(), Box<EvalAltResult>> {
+        Ok(p.close()?)
+    }
+
+    /// Waits for the workers to exit (after `close()`).
+    #[rhai_fn(global, name = "join", return_raw)]
+    pub fn pool_join(p: &mut Pool) -> Result<(), Box<EvalAltResult>> {
+        Ok(p.join()?)
+    }
+
+    /// Stops the workers now.
+    #[rhai_fn(global, name = "terminate")]
+    pub fn pool_terminate(p: &mut Pool) {
+        p.terminate();
+    }
+
+    /// The workers' process ids.
+    #[rhai_fn(global, get = "pids", pure)]
+    pub fn pool_pids(p: &mut Pool) -> Array {
+        p.pids()
+            .into_iter()
+            .map(|pid| Dynamic::from_int(INT::from(pid)))
+            .collect()
+    }
+
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn pool_to_string(p: &mut Pool) -> String {
+        p.to_string()
+    }
+
+    /// Waits for the job's result (re-raising its error).
+    #[rhai_fn(global, name = "get", return_raw)]
+    pub fn result_get(r: &mut AsyncResult) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(r.get(None)?)
+    }
+
+    /// Waits at most `secs` seconds, then `TimeoutError`.
+    #[rhai_fn(global, name = "get", return_raw)]
+    pub fn result_get_timeout(r: &mut AsyncResult, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(r.get(Some(seconds(secs)?))?)
+    }
+
+    /// True once the result has arrived.
+    #[rhai_fn(global, pure)]
+    pub fn ready(r: &mut AsyncResult) -> bool {
+        r.ready()
+    }
+
+    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
+    pub fn result_to_string(r: &mut AsyncResult) -> String {
+        r.to_string()
+    }
+}
