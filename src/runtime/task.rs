@@ -239,6 +239,13 @@ pub fn current_or_main() -> Task {
     })
 }
 
+/// The id of the calling thread's task, without cloning its handle (the
+/// lock fast path calls this on every acquire).
+pub fn current_id() -> u64 {
+    let known = CURRENT.with(|cell| cell.borrow().as_ref().map(Task::id));
+    known.unwrap_or_else(|| current_or_main().id())
+}
+
 /// Runs `f` while `:tasks` shows this thread's task as blocked on `what`.
 pub fn with_blocked_on<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let task = current();

@@ -45,6 +45,8 @@ struct LockShared {
     name: String,
     /// The id of the task holding the lock; 0 when free.
     owner: AtomicU64,
+    /// Tasks in the slow path; release skips the wake-up when there are none.
+    waiters: std::sync::atomic::AtomicUsize,
     released: Notify,
 }
 
@@ -104,6 +106,7 @@ impl Lock {
             shared: Arc::new(LockShared {
                 name: name.map_or_else(|| format!("Lock-{id}"), str::to_string),
                 owner: AtomicU64::new(0),
+                waiters: std::sync::atomic::AtomicUsize::new(0),
                 released: Notify::new(),
             }),
         }
@@ -121,7 +124,7 @@ impl Lock {
         let taken = self
             .shared
             .owner
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         if taken {
             note_held(self, me);
@@ -131,18 +134,20 @@ impl Lock {
 
     /// Takes the lock without waiting; false if another task holds it.
     pub fn try_acquire(&self) -> bool {
-        self.try_take(task::current_or_main().id())
+        self.try_take(task::current_id())
     }
 
     /// Waits for the lock, at most `timeout`; false when time runs out.
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<bool, ScriptError> {
-        let me = task::current_or_main();
-        if self.try_take(me.id()) {
+        if self.try_take(task::current_id()) {
             return Ok(true);
         }
+        let me = task::current_or_main();
         let deadline = timeout.map(|t| Instant::now() + t);
         let what = format!("acquire {}", self.name());
+        self.shared.waiters.fetch_add(1, Ordering::SeqCst);
         let result = task::with_blocked_on(&what, || self.acquire_slow(&me, deadline));
+        self.shared.waiters.fetch_sub(1, Ordering::SeqCst);
         guard(waiting()).remove(&me.id());
         result
     }
@@ -207,14 +212,16 @@ impl Lock {
 
     /// Releases the lock; `RuntimeError` if it is not locked.
     pub fn release(&self) -> Result<(), ScriptError> {
-        let owner = self.shared.owner.swap(0, Ordering::Release);
+        let owner = self.shared.owner.swap(0, Ordering::SeqCst);
         if owner == 0 {
             return Err(
                 ScriptError::new("RuntimeError", format!("release unlocked lock {}", self.name()))
                     .hint("call release() once for each successful acquire()"),
             );
         }
-        self.shared.released.notify_one();
+        if self.shared.waiters.load(Ordering::SeqCst) > 0 {
+            self.shared.released.notify_one();
+        }
         HELD.with(|held| {
             let mut held = held.borrow_mut();
             if let Some(at) = held.iter().rposition(|l| Arc::ptr_eq(&l.shared, &self.shared)) {
