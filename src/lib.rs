@@ -12,6 +12,7 @@
 //!   source line, as the `repl` binary does;
 //! * [`error`]: Python-style errors with hints.
 
+pub mod bytes;
 pub mod error;
 pub mod net;
 pub mod package;

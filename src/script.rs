@@ -21,6 +21,9 @@ use std::sync::Arc;
 pub fn new_engine() -> Arc<Engine> {
     pin_hashing_seed(None);
     let mut engine = Engine::new();
+    // Rhai's defaults (64 / 32) reject ordinary teaching code such as a
+    // string interpolation inside an `if` inside a loop in a function.
+    engine.set_max_expr_depths(256, 128);
     SockPackage::new().register_into_engine(&mut engine);
     Arc::new(engine)
 }

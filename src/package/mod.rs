@@ -20,6 +20,7 @@
 //! assert_eq!(kind, "udp");
 //! ```
 
+pub mod bytes;
 pub mod net;
 pub mod processes;
 pub mod system;
@@ -69,9 +70,17 @@ def_package! {
     pub SockPackage(module) {
         combine_with_exported_module!(module, "net", net::socket_api);
         combine_with_exported_module!(module, "text", text::text_api);
+        combine_with_exported_module!(module, "bytes", bytes::bytes_api);
         combine_with_exported_module!(module, "system", system::system_api);
         combine_with_exported_module!(module, "tasks", tasks::tasks_api);
         combine_with_exported_module!(module, "processes", processes::processes_api);
+        // Rhai's own blob iterator yields u8, which cannot be compared with
+        // number literals (`for b in data { if b < 16 ... }` fails); bytes
+        // are numbers here, as in Python.
+        module.set_iter(std::any::TypeId::of::<rhai::Blob>(), |blob| {
+            let bytes = blob.cast::<rhai::Blob>();
+            Box::new(bytes.into_iter().map(|b| Dynamic::from_int(INT::from(b))))
+        });
     } |> |engine| {
         tasks::register_spawn(engine);
         #[allow(deprecated)] // on_var is marked volatile, not deprecated.

@@ -57,6 +57,24 @@ pub mod text_api {
         bytes_repr(bytes)
     }
 
+    /// The items of an array as text, separated by `sep` (Python's
+    /// `sep.join(items)`).
+    ///
+    /// ```rhai
+    /// print(["a", "b", 3].join(", "));   // a, b, 3
+    /// ```
+    #[rhai_fn(global, pure)]
+    pub fn join(items: &mut rhai::Array, sep: &str) -> String {
+        let texts: Vec<String> = items
+            .iter()
+            .map(|item| match item.read_lock::<Blob>() {
+                Some(bytes) => bytes_repr(&bytes),
+                None => item.to_string(),
+            })
+            .collect();
+        texts.join(sep)
+    }
+
     /// The UTF-8 bytes of a string, as a blob.
     ///
     /// ```rhai

@@ -1,0 +1,225 @@
+//! Script bindings for binary data: `pack`, `unpack`, `unpack_from`,
+//! `calcsize`, `hexdump`.
+
+use rhai::plugin::*;
+use rhai::{Array, Blob, Dynamic, INT};
+
+use crate::bytes::{Format, Item, hexdump};
+use crate::error::ScriptError;
+
+fn to_item(value: &Dynamic) -> Result<Item, ScriptError> {
+    if let Ok(i) = value.as_int() {
+        return Ok(Item::Int(i));
+    }
+    if let Ok(f) = value.as_float() {
+        return Ok(Item::Float(f));
+    }
+    if let Ok(b) = value.as_bool() {
+        return Ok(Item::Bool(b));
+    }
+    if let Some(blob) = value.read_lock::<Blob>() {
+        return Ok(Item::Bytes(blob.clone()));
+    }
+    if let Some(text) = value.read_lock::<rhai::ImmutableString>() {
+        return Ok(Item::Bytes(text.as_bytes().to_vec()));
+    }
+    if let Ok(c) = value.as_char() {
+        return Ok(Item::Bytes(c.to_string().into_bytes()));
+    }
+    Err(
+        ScriptError::new("struct.error", format!("cannot pack a {}", value.type_name()))
+            .hint("pack numbers, booleans, blobs or strings"),
+    )
+}
+
+fn from_item(item: Item) -> Result<Dynamic, ScriptError> {
+    Ok(match item {
+        Item::Int(i) => Dynamic::from_int(i),
+        Item::UInt(u) => {
+            return Err(
+                ScriptError::new("OverflowError", format!("{u} does not fit in a 64-bit signed integer"))
+                    .hint("read it with 'q' (signed) or as two 'I' halves"),
+            );
+        }
+        Item::Float(f) => Dynamic::from_float(f),
+        Item::Bool(b) => Dynamic::from_bool(b),
+        Item::Bytes(b) => Dynamic::from_blob(b),
+    })
+}
+
+fn pack_values(format: &str, values: Vec<Dynamic>) -> Result<Blob, Box<EvalAltResult>> {
+    let items = values.iter().map(to_item).collect::<Result<Vec<_>, _>>()?;
+    Ok(Format::parse(format)?.pack(&items)?)
+}
+
+fn items_to_array(items: Vec<Item>) -> Result<Array, Box<EvalAltResult>> {
+    Ok(items.into_iter().map(from_item).collect::<Result<Array, _>>()?)
+}
+
+#[export_module]
+pub mod bytes_api {
+    use super::*;
+
+    /// `pack` with 0 values.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack0(format: &str) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![])
+    }
+
+    /// `pack` with 1 value.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack1(format: &str, v0: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0])
+    }
+
+    /// `pack` with 2 values.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack2(format: &str, v0: Dynamic, v1: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1])
+    }
+
+    /// `pack` with 3 values.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack3(format: &str, v0: Dynamic, v1: Dynamic, v2: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2])
+    }
+
+    /// `pack` with 4 values.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack4(format: &str, v0: Dynamic, v1: Dynamic, v2: Dynamic, v3: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2, v3])
+    }
+
+    /// Packs values into bytes like Python's `struct.pack`.
+    ///
+    /// ```rhai
+    /// let request = pack(`!H${name.len()}sb5sb`, 1, name, 0, "octet", 0);
+    /// ```
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack5(
+        format: &str,
+        v0: Dynamic,
+        v1: Dynamic,
+        v2: Dynamic,
+        v3: Dynamic,
+        v4: Dynamic,
+    ) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2, v3, v4])
+    }
+
+    /// `pack` with 6 values.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack6(
+        format: &str,
+        v0: Dynamic,
+        v1: Dynamic,
+        v2: Dynamic,
+        v3: Dynamic,
+        v4: Dynamic,
+        v5: Dynamic,
+    ) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2, v3, v4, v5])
+    }
+
+    /// `pack` with 7 values.
+    #[allow(clippy::too_many_arguments)] // Python's pack is variadic; Rhai needs one fn per arity.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack7(
+        format: &str,
+        v0: Dynamic,
+        v1: Dynamic,
+        v2: Dynamic,
+        v3: Dynamic,
+        v4: Dynamic,
+        v5: Dynamic,
+        v6: Dynamic,
+    ) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2, v3, v4, v5, v6])
+    }
+
+    /// `pack` with 8 values.
+    #[allow(clippy::too_many_arguments)] // Python's pack is variadic; Rhai needs one fn per arity.
+    #[rhai_fn(name = "pack", return_raw)]
+    pub fn pack8(
+        format: &str,
+        v0: Dynamic,
+        v1: Dynamic,
+        v2: Dynamic,
+        v3: Dynamic,
+        v4: Dynamic,
+        v5: Dynamic,
+        v6: Dynamic,
+        v7: Dynamic,
+    ) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, vec![v0, v1, v2, v3, v4, v5, v6, v7])
+    }
+
+    /// Packs the values of an array (for formats with many items).
+    ///
+    /// ```rhai
+    /// let b = pack_array("!8B", [1, 2, 3, 4, 5, 6, 7, 8]);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn pack_array(format: &str, values: Array) -> Result<Blob, Box<EvalAltResult>> {
+        pack_values(format, values)
+    }
+
+    /// Unpacks bytes into an array of values like Python's
+    /// `struct.unpack`; the blob must be exactly `calcsize(format)` long.
+    ///
+    /// ```rhai
+    /// let header = unpack("!HH", data);   // [opcode, block]
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn unpack(format: &str, data: Blob) -> Result<Array, Box<EvalAltResult>> {
+        items_to_array(Format::parse(format)?.unpack(&data)?)
+    }
+
+    /// Unpacks from the start of a longer blob.
+    ///
+    /// ```rhai
+    /// let opcode = unpack_from("!H", packet)[0];
+    /// ```
+    #[rhai_fn(name = "unpack_from", return_raw)]
+    pub fn unpack_from_start(format: &str, data: Blob) -> Result<Array, Box<EvalAltResult>> {
+        items_to_array(Format::parse(format)?.unpack_from(&data, 0)?)
+    }
+
+    /// Unpacks starting at byte `offset` of a longer blob.
+    ///
+    /// ```rhai
+    /// let block = unpack_from("!H", packet, 2)[0];
+    /// ```
+    #[rhai_fn(name = "unpack_from", return_raw)]
+    pub fn unpack_from(format: &str, data: Blob, offset: INT) -> Result<Array, Box<EvalAltResult>> {
+        let offset = usize::try_from(offset)
+            .map_err(|_| ScriptError::new("struct.error", format!("offset {offset} must not be negative")))?;
+        items_to_array(Format::parse(format)?.unpack_from(&data, offset)?)
+    }
+
+    /// The number of bytes `format` packs to.
+    ///
+    /// ```rhai
+    /// print(calcsize("!HH"));   // 4
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn calcsize(format: &str) -> Result<INT, Box<EvalAltResult>> {
+        Ok(INT::try_from(Format::parse(format)?.size()).unwrap_or(INT::MAX))
+    }
+
+    /// The bytes as `hexdump -C` shows them: offsets, hex and ASCII.
+    ///
+    /// ```rhai
+    /// print(hexdump(pack("!HH", 4, 1)));
+    /// ```
+    #[rhai_fn(name = "hexdump")]
+    pub fn hexdump_blob(data: Blob) -> String {
+        hexdump(&data)
+    }
+
+    /// The UTF-8 bytes of a string as `hexdump -C` shows them.
+    #[rhai_fn(name = "hexdump")]
+    pub fn hexdump_str(text: &str) -> String {
+        hexdump(text.as_bytes())
+    }
+}
