@@ -113,10 +113,12 @@ pub fn run(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) ->
 pub fn run_source(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) -> Outcome {
     task::set_engine(engine.clone());
     task::set_source(name, source);
-    let ast = match engine.compile_with_scope(scope, source) {
+    let mut ast = match engine.compile_with_scope(scope, source) {
         Ok(ast) => ast,
         Err(err) => return Outcome::Failed(render(&EvalAltResult::from(err), name, source)),
     };
+    // `import "lib"` then resolves relative to the script's own folder.
+    ast.set_source(name);
     match engine.run_ast_with_scope(scope, &ast) {
         Ok(()) => Outcome::Done,
         Err(err) => outcome_of(&err, name, source),

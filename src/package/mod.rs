@@ -21,6 +21,7 @@
 //! ```
 
 pub mod bytes;
+pub mod files;
 pub mod net;
 pub mod processes;
 pub mod system;
@@ -71,6 +72,7 @@ def_package! {
         combine_with_exported_module!(module, "net", net::socket_api);
         combine_with_exported_module!(module, "text", text::text_api);
         combine_with_exported_module!(module, "bytes", bytes::bytes_api);
+        combine_with_exported_module!(module, "files", files::files_api);
         combine_with_exported_module!(module, "system", system::system_api);
         combine_with_exported_module!(module, "tasks", tasks::tasks_api);
         combine_with_exported_module!(module, "processes", processes::processes_api);

@@ -2,7 +2,7 @@
 //! `tasks()`, `current_task()`, `lock()`, `queue()`, `value()`, `local()`.
 
 use rhai::plugin::*;
-use rhai::{AST, Array, Dynamic, Engine, EvalContext, Expression, FLOAT, FnPtr, INT, Position};
+use rhai::{Array, Dynamic, Engine, EvalContext, Expression, FLOAT, FnPtr, INT, Position};
 
 use crate::error::ScriptError;
 use crate::runtime::task;
@@ -58,14 +58,15 @@ fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) 
                 .into(),
         );
     };
-    let mut namespaces = ctx.namespaces().iter();
-    let mut lib = namespaces
-        .next()
-        .map_or_else(AST::empty, |m| AST::new_from_module(m.clone()));
-    for module in namespaces {
-        lib.combine(AST::new_from_module(module.clone()));
-    }
-    let task = task::spawn(lib, func, values.collect(), crate::script::report_task_error)?;
+    let env = task::Environment {
+        libs: ctx.namespaces().to_vec(),
+        imports: ctx
+            .global_runtime_state()
+            .scan_imports_raw()
+            .map(|(name, module)| (name.clone(), module.clone()))
+            .collect(),
+    };
+    let task = task::spawn(env, func, values.collect(), crate::script::report_task_error)?;
     Ok(Dynamic::from(task))
 }
 

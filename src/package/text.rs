@@ -75,6 +75,27 @@ pub mod text_api {
         texts.join(sep)
     }
 
+    /// Splits bytes at each occurrence of `sep` (Python's
+    /// `data.split(b"\0")`).
+    ///
+    /// ```rhai
+    /// let parts = packet.extract(2).split(blob(1, 0));   // file name, mode, ...
+    /// ```
+    #[rhai_fn(global, name = "split", return_raw, pure)]
+    pub fn split_bytes(bytes: &mut Blob, sep: Blob) -> Result<rhai::Array, Box<EvalAltResult>> {
+        if sep.is_empty() {
+            return Err(ScriptError::value("empty separator").into());
+        }
+        let mut parts = rhai::Array::new();
+        let mut rest: &[u8] = bytes;
+        while let Some(at) = rest.windows(sep.len()).position(|w| w == sep.as_slice()) {
+            parts.push(Dynamic::from_blob(rest[..at].to_vec()));
+            rest = &rest[at + sep.len()..];
+        }
+        parts.push(Dynamic::from_blob(rest.to_vec()));
+        Ok(parts)
+    }
+
     /// The UTF-8 bytes of a string, as a blob.
     ///
     /// ```rhai

@@ -51,12 +51,20 @@ fn child_main() -> i32 {
             return 1;
         }
     };
-    // Only the functions: the parent's top-level code is not re-run.
-    ast.clear_statements();
+    ast.set_source(job.script_name.as_str());
+    // Only the functions and the modules they use: the parent's top-level
+    // code is not re-run.
+    let env = match environment(&engine, &ast) {
+        Ok(env) => env,
+        Err(err) => {
+            eprint!("{}", script::render(&err, &job.script_name, &job.script_text));
+            return 1;
+        }
+    };
 
     let outcome = match job.work {
-        Work::Call { func, curry, args } => call(&engine, &ast, &func, curry, args).map(drop),
-        Work::PoolWorker { jobs, results } => pool_worker(&engine, &ast, jobs, results),
+        Work::Call { func, curry, args } => call(&engine, &ast, &env, &func, curry, args).map(drop),
+        Work::PoolWorker { jobs, results } => pool_worker(&engine, &ast, &env, jobs, results),
     };
     let code = match outcome {
         Ok(()) => 0,
@@ -92,9 +100,28 @@ fn script_error(err: ScriptError) -> Failure {
     Failure::Error(format!("error: {err}\n"))
 }
 
+/// The script's functions and the modules its top-level `import`s name,
+/// resolved the way the parent resolved them.
+fn environment(engine: &Engine, ast: &rhai::AST) -> Result<task::Environment, Box<rhai::EvalAltResult>> {
+    let mut env = task::Environment {
+        libs: vec![ast.shared_lib().clone()],
+        imports: Vec::new(),
+    };
+    for stmt in ast.statements() {
+        if let rhai::Stmt::Import(import, pos) = stmt
+            && let rhai::Expr::StringConstant(path, _) = &import.0
+        {
+            let module = engine.module_resolver().resolve(engine, ast.source(), path, *pos)?;
+            env.imports.push((import.1.name.clone(), module));
+        }
+    }
+    Ok(env)
+}
+
 fn call(
     engine: &Arc<Engine>,
     ast: &rhai::AST,
+    environ: &task::Environment,
     func: &str,
     curry: Vec<Wire>,
     args: Vec<Wire>,
@@ -123,12 +150,18 @@ fn call(
         }
     };
     fn_ptr.set_curry(curry);
-    fn_ptr.call::<Dynamic>(engine, ast, args).map_err(|e| failure(&e))
+    environ.call(engine, &fn_ptr, args).map_err(|e| failure(&e))
 }
 
 /// Takes `[id, func, curry, args]` jobs until a `()`, putting
 /// `[id, result, error]` on the results queue.
-fn pool_worker(engine: &Arc<Engine>, ast: &rhai::AST, jobs: Wire, results: Wire) -> Result<(), Failure> {
+fn pool_worker(
+    engine: &Arc<Engine>,
+    ast: &rhai::AST,
+    env: &task::Environment,
+    jobs: Wire,
+    results: Wire,
+) -> Result<(), Failure> {
     let jobs = from_wire(jobs).map_err(script_error)?;
     let results = from_wire(results).map_err(script_error)?;
     let (Some(jobs), Some(results)) = (jobs.try_cast::<Queue>(), results.try_cast::<Queue>()) else {
@@ -158,7 +191,7 @@ fn pool_worker(engine: &Arc<Engine>, ast: &rhai::AST, jobs: Wire, results: Wire)
                 .map_err(script_error)
         };
         let func = func.into_string().unwrap_or_default();
-        let outcome = call(engine, ast, &func, wires(curry)?, wires(args)?);
+        let outcome = call(engine, ast, env, &func, wires(curry)?, wires(args)?);
         let reply: rhai::Array = match outcome {
             Ok(value) => vec![id, value, Dynamic::UNIT],
             Err(Failure::Interrupted) => return Err(Failure::Interrupted),

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use rhai::{AST, Dynamic, Engine, FnPtr};
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Module, Position, Shared};
+
+type SharedModule = Shared<Module>;
 use tokio::sync::watch;
 
 use super::{CancellationToken, cancel_token, set_cancel_token, threads, wait};
@@ -292,9 +294,31 @@ pub fn cancel_all() {
 /// How a failed task reports itself (Python prints "Exception in thread").
 pub type ErrorReporter = fn(task_name: &str, error: &rhai::EvalAltResult, source: Option<&Source>);
 
-/// Starts `func(args...)` as a new task. `lib` holds the script functions
-/// the task may call; `func`'s captured values and `args` are copied.
-pub fn spawn(lib: AST, func: FnPtr, args: Vec<Dynamic>, report: ErrorReporter) -> Result<Task, ScriptError> {
+/// What a function needs to run away from the code that defined it: the
+/// script's function libraries and the modules it imported.
+#[derive(Clone, Default)]
+pub struct Environment {
+    pub libs: Vec<SharedModule>,
+    pub imports: Vec<(ImmutableString, SharedModule)>,
+}
+
+impl Environment {
+    /// Calls `func(args...)` on `engine` within this environment.
+    pub fn call(&self, engine: &Engine, func: &FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+        let mut global = engine.new_global_runtime_state();
+        global.lib.extend(self.libs.iter().cloned());
+        for (name, module) in &self.imports {
+            global.push_import(name.clone(), module.clone());
+        }
+        let context =
+            rhai::NativeCallContext::new_with_all_fields(engine, func.fn_name(), None, &global, Position::NONE);
+        func.call_raw(&context, None, args)
+    }
+}
+
+/// Starts `func(args...)` as a new task in `env`; `func`'s captured
+/// values and `args` are copied.
+pub fn spawn(env: Environment, func: FnPtr, args: Vec<Dynamic>, report: ErrorReporter) -> Result<Task, ScriptError> {
     let engine = engine()?;
     let mut func = func;
     let copies: Vec<Dynamic> = func.iter_curry().map(Dynamic::flatten_clone).collect();
@@ -311,7 +335,7 @@ pub fn spawn(lib: AST, func: FnPtr, args: Vec<Dynamic>, report: ErrorReporter) -
         set_cancel_token(token.clone());
         set_engine(engine.clone());
         CURRENT.with(|cell| *cell.borrow_mut() = Some(running.clone()));
-        let result = func.call::<Dynamic>(&engine, &lib, args);
+        let result = env.call(&engine, &func, args);
         let end = match result {
             Ok(value) => End::Returned(value),
             Err(_) if token.is_cancelled() => End::Cancelled,
