@@ -1,11 +1,10 @@
 //! One socket type for TCP, UDP and Unix, shaped like Python's.
 //!
-//! A [`Socket`] wraps a non-blocking OS socket (socket2) registered with the
-//! tokio reactor through `AsyncFd`. Each call first tries the system call
-//! directly, which is all a ready socket needs, and only when it would
-//! block does it park the script's thread in [`runtime::wait`] until the
-//! reactor reports readiness, the socket's timeout passes, or the script is
-//! cancelled. Keeping one raw socket, rather than separate tokio listener,
+//! A [`Socket`] wraps a non-blocking OS socket (socket2). Each call first
+//! tries the system call directly, which is all a ready socket needs, and
+//! only when it would block does it wait on the script's own thread
+//! ([`wait_fd`]) until the socket is ready, its timeout passes, or the
+//! script is cancelled. Keeping one raw socket, rather than separate tokio listener,
 //! stream and datagram types, lets the object follow Python's life cycle:
 //! create, set options, bind, then listen/connect, in any order Python
 //! allows.
@@ -20,15 +19,14 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Type};
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 
 use super::addr::{self, HostPort, IpFamily};
 use crate::error::{Result, ScriptError};
 use crate::runtime;
+use crate::runtime::poll::{Ready, wait_fd};
 
 /// What kind of socket: the transport and the address family together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,53 +166,13 @@ struct Shared {
 
 struct State {
     /// `None` once closed.
-    fd: Option<Arc<Fd>>,
+    fd: Option<Arc<socket2::Socket>>,
     /// `None` blocks forever, zero is non-blocking, as in Python.
     timeout: Option<Duration>,
     listening: bool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// An open socket and, once a call has had to wait on it, its registration
-/// with the reactor.
-///
-/// Registration is deferred until the first wait because epoll reports a
-/// fresh, unconnected TCP socket as hung up, and tokio keeps "closed"
-/// readiness forever: registered at creation, a socket later made to
-/// listen would look permanently readable and `accept` would spin. By the
-/// first wait the socket is listening, connecting or bound, and reports
-/// its real state.
-struct Fd {
-    // Declared first so it is dropped, and deregistered, before `sock`
-    // closes the descriptor it refers to.
-    reactor: Mutex<Option<Arc<AsyncFd<RawFd>>>>,
-    sock: socket2::Socket,
-}
-
-impl Fd {
-    fn new(sock: socket2::Socket) -> io::Result<Fd> {
-        sock.set_nonblocking(true)?;
-        Ok(Fd {
-            reactor: Mutex::new(None),
-            sock,
-        })
-    }
-
-    fn reactor(&self) -> io::Result<Arc<AsyncFd<RawFd>>> {
-        let mut slot = self.reactor.lock().unwrap_or_else(|poison| poison.into_inner());
-        if let Some(registered) = slot.as_ref() {
-            return Ok(registered.clone());
-        }
-        let _context = runtime::handle().enter();
-        // SAFETY: the descriptor belongs to `self.sock`, which outlives this
-        // registration: `reactor` is dropped first (field order), and every
-        // caller holds an `Arc<Fd>` while it uses the returned handle.
-        let registered = Arc::new(unsafe { AsyncFd::register(self.sock.as_raw_fd()) }?);
-        *slot = Some(registered.clone());
-        Ok(registered)
-    }
-}
 
 impl Socket {
     /// Creates an unbound socket of `kind`.
@@ -236,7 +194,9 @@ impl Socket {
     }
 
     fn wrap(kind: Kind, sock: socket2::Socket, listening: bool) -> Result<Socket> {
-        let fd = Arc::new(Fd::new(sock).map_err(|e| ScriptError::os(&e, "socket()"))?);
+        sock.set_nonblocking(true)
+            .map_err(|e| ScriptError::os(&e, "socket()"))?;
+        let fd = Arc::new(sock);
         Ok(Socket {
             shared: Arc::new(Shared {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -265,7 +225,7 @@ impl Socket {
         self.shared.state.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn open_fd(&self) -> Result<(Arc<Fd>, Option<Duration>)> {
+    fn open_fd(&self) -> Result<(Arc<socket2::Socket>, Option<Duration>)> {
         let state = self.state();
         match &state.fd {
             Some(fd) => Ok((fd.clone(), state.timeout)),
@@ -287,40 +247,50 @@ impl Socket {
         }
     }
 
-    /// Runs `op` now, and if it would block, again each time the reactor
-    /// reports `interest`, within the socket's timeout.
+    /// Runs `op` now, and while it would block, again each time the socket
+    /// becomes ready, within the socket's timeout.
     fn io<R>(
         &self,
-        interest: Interest,
+        ready: Ready,
         doing: impl Fn() -> String,
         mut op: impl FnMut(&socket2::Socket) -> io::Result<R>,
     ) -> Result<R> {
-        let (fd, timeout) = self.open_fd()?;
-        match op(&fd.sock) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
-            done => return done.map_err(|e| self.explain(&e, &doing())),
-        }
-        if timeout == Some(Duration::ZERO) {
-            let e = io::Error::from_raw_os_error(libc::EAGAIN);
-            return Err(ScriptError::os(&e, &doing()));
-        }
-        let reactor = fd.reactor().map_err(|e| ScriptError::os(&e, &doing()))?;
-        let ready = async {
-            loop {
-                let mut guard = reactor.ready(interest).await?;
-                match guard.try_io(|_| op(&fd.sock)) {
-                    Ok(done) => return done,
-                    // Let the cancellation branch run even if readiness
-                    // keeps being reported without data.
-                    Err(_would_block) => tokio::task::yield_now().await,
-                }
+        let (sock, timeout) = self.open_fd()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut waited = false;
+        loop {
+            match op(&sock) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
+                done => return done.map_err(|e| self.explain(&e, &doing())),
             }
-        };
-        let what = match fd.sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
-            Some(local) => format!("{} on {local}", doing()),
-            None => doing(),
-        };
-        runtime::task::with_blocked_on(&what, || runtime::wait(ready, timeout))?.map_err(|e| self.explain(&e, &doing()))
+            if timeout == Some(Duration::ZERO) {
+                let e = io::Error::from_raw_os_error(libc::EAGAIN);
+                return Err(ScriptError::os(&e, &doing()));
+            }
+            let left = match deadline {
+                Some(deadline) => Some(
+                    deadline
+                        .checked_duration_since(Instant::now())
+                        .ok_or_else(ScriptError::timed_out)?,
+                ),
+                None => None,
+            };
+            if !waited && spin_until_ready(&sock, ready) {
+                waited = true;
+                continue;
+            }
+            if waited {
+                wait_fd(sock.as_raw_fd(), ready, left)?;
+            } else {
+                // Name the wait for `:tasks` only when there is one.
+                let what = match sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
+                    Some(local) => format!("{} on {local}", doing()),
+                    None => doing(),
+                };
+                runtime::task::with_blocked_on(&what, || wait_fd(sock.as_raw_fd(), ready, left))?;
+                waited = true;
+            }
+        }
     }
 
     /// Turns an OS error into a script error, replacing Linux's EPIPE for
@@ -335,8 +305,7 @@ impl Socket {
     pub fn bind(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
         let (fd, _) = self.open_fd()?;
-        fd.sock
-            .bind(&addr)
+        fd.bind(&addr)
             .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
     }
 
@@ -349,7 +318,7 @@ impl Socket {
         }
         let backlog = i32::try_from(backlog.clamp(0, i64::from(libc::SOMAXCONN))).unwrap_or(libc::SOMAXCONN);
         let (fd, _) = self.open_fd()?;
-        fd.sock.listen(backlog).map_err(|e| ScriptError::os(&e, "listen"))?;
+        fd.listen(backlog).map_err(|e| ScriptError::os(&e, "listen"))?;
         self.state().listening = true;
         Ok(())
     }
@@ -368,7 +337,7 @@ impl Socket {
                     .hint("call s.listen() after bind() and before accept()"),
             );
         }
-        let (conn, peer) = self.io(Interest::READABLE, || "accept".into(), |s| s.accept())?;
+        let (conn, peer) = self.io(Ready::Read, || "accept".into(), |s| s.accept())?;
         let peer = Endpoint::from_sockaddr(&peer);
         Ok((Socket::wrap(self.kind(), conn, false)?, peer))
     }
@@ -377,27 +346,16 @@ impl Socket {
         let addr = self.sockaddr(target)?;
         let doing = format!("connect to {target}");
         let (fd, timeout) = self.open_fd()?;
-        match fd.sock.connect(&addr) {
+        match fd.connect(&addr) {
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(ScriptError::os(&e, &doing)),
         }
-        let reactor = fd.reactor().map_err(|e| ScriptError::os(&e, &doing))?;
-        let connected = async {
-            loop {
-                let mut guard = reactor.writable().await?;
-                if let Some(err) = fd.sock.take_error()? {
-                    return Err(err);
-                }
-                if fd.sock.peer_addr().is_ok() {
-                    return Ok(());
-                }
-                guard.clear_ready();
-                tokio::task::yield_now().await;
-            }
-        };
-        runtime::task::with_blocked_on(&doing, || runtime::wait(connected, timeout))?
-            .map_err(|e| ScriptError::os(&e, &doing))
+        runtime::task::with_blocked_on(&doing, || wait_fd(fd.as_raw_fd(), Ready::Write, timeout))?;
+        match fd.take_error() {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) | Err(e) => Err(ScriptError::os(&e, &doing)),
+        }
     }
 
     fn check_can_transfer(&self, what: &str) -> Result<()> {
@@ -417,7 +375,7 @@ impl Socket {
     pub fn send(&self, data: &[u8]) -> Result<usize> {
         self.check_can_transfer("send")?;
         self.io(
-            Interest::WRITABLE,
+            Ready::Write,
             || "send".into(),
             |s| s.send_with_flags(data, libc::MSG_NOSIGNAL),
         )
@@ -429,7 +387,7 @@ impl Socket {
         let mut sent = 0;
         while sent < data.len() {
             sent += self.io(
-                Interest::WRITABLE,
+                Ready::Write,
                 || "sendall".into(),
                 |s| s.send_with_flags(&data[sent..], libc::MSG_NOSIGNAL),
             )?;
@@ -440,7 +398,7 @@ impl Socket {
     pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
         let addr = self.sockaddr(target)?;
         self.io(
-            Interest::WRITABLE,
+            Ready::Write,
             || format!("sendto {target}"),
             |s| s.send_to_with_flags(data, &addr, libc::MSG_NOSIGNAL),
         )
@@ -450,7 +408,7 @@ impl Socket {
     pub fn recv(&self, max: usize) -> Result<Vec<u8>> {
         self.check_can_transfer("recv")?;
         let mut buf = vec![0u8; max];
-        let n = self.io(Interest::READABLE, || "recv".into(), |mut s| s.read(&mut buf))?;
+        let n = self.io(Ready::Read, || "recv".into(), |mut s| s.read(&mut buf))?;
         buf.truncate(n);
         Ok(buf)
     }
@@ -460,7 +418,7 @@ impl Socket {
         self.check_can_transfer("recvfrom")?;
         let mut buf: Vec<u8> = Vec::with_capacity(max);
         let (n, from) = self.io(
-            Interest::READABLE,
+            Ready::Read,
             || "recvfrom".into(),
             |s| s.recv_from(buf.spare_capacity_mut()),
         )?;
@@ -478,7 +436,7 @@ impl Socket {
 
     pub fn shutdown(&self, how: Shutdown) -> Result<()> {
         let (fd, _) = self.open_fd()?;
-        fd.sock.shutdown(how).map_err(|e| ScriptError::os(&e, "shutdown"))
+        fd.shutdown(how).map_err(|e| ScriptError::os(&e, "shutdown"))
     }
 
     /// Closes the socket; closing twice is harmless, as in Python.
@@ -503,13 +461,13 @@ impl Socket {
 
     pub fn getsockname(&self) -> Result<Endpoint> {
         let (fd, _) = self.open_fd()?;
-        let addr = fd.sock.local_addr().map_err(|e| ScriptError::os(&e, "getsockname"))?;
+        let addr = fd.local_addr().map_err(|e| ScriptError::os(&e, "getsockname"))?;
         Ok(Endpoint::from_sockaddr(&addr))
     }
 
     pub fn getpeername(&self) -> Result<Endpoint> {
         let (fd, _) = self.open_fd()?;
-        let addr = fd.sock.peer_addr().map_err(|e| ScriptError::os(&e, "getpeername"))?;
+        let addr = fd.peer_addr().map_err(|e| ScriptError::os(&e, "getpeername"))?;
         Ok(Endpoint::from_sockaddr(&addr))
     }
 
@@ -517,7 +475,7 @@ impl Socket {
     /// course uses.
     pub fn setsockopt(&self, level: i64, option: i64, value: i64) -> Result<()> {
         let (fd, _) = self.open_fd()?;
-        let s = &fd.sock;
+        let s = &fd;
         let on = value != 0;
         let size = || {
             usize::try_from(value).map_err(|_| ScriptError::value(format!("buffer size {value} must not be negative")))
@@ -536,7 +494,7 @@ impl Socket {
 
     pub fn getsockopt(&self, level: i64, option: i64) -> Result<i64> {
         let (fd, _) = self.open_fd()?;
-        let s = &fd.sock;
+        let s = &fd;
         let flag = |r: io::Result<bool>| r.map(i64::from);
         let size = |r: io::Result<usize>| r.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
         let got = match sockopt(level, option)? {
@@ -554,7 +512,7 @@ impl Socket {
     /// The descriptor and listening state, for a child process to inherit.
     pub fn inheritable(&self) -> Result<(RawFd, bool)> {
         let (fd, _) = self.open_fd()?;
-        Ok((fd.sock.as_raw_fd(), self.state().listening))
+        Ok((fd.as_raw_fd(), self.state().listening))
     }
 
     /// Adopts a socket descriptor inherited from the parent process.
@@ -578,8 +536,35 @@ impl Socket {
 
     /// The OS file descriptor, or -1 once closed (Python's `fileno()`).
     pub fn fileno(&self) -> i64 {
-        self.state().fd.as_ref().map_or(-1, |fd| i64::from(fd.sock.as_raw_fd()))
+        self.state().fd.as_ref().map_or(-1, |fd| i64::from(fd.as_raw_fd()))
     }
+}
+
+/// How long a would-block call polls before sleeping. A reply on loopback
+/// usually arrives within tens of microseconds, while sleeping and being
+/// woken costs about as much again, so lock-step protocols (TFTP, a
+/// request/response loop) go markedly faster with a brief spin.
+const SPIN: Duration = Duration::from_micros(50);
+
+fn spin_until_ready(sock: &socket2::Socket, ready: Ready) -> bool {
+    let events = match ready {
+        Ready::Read => libc::POLLIN,
+        Ready::Write => libc::POLLOUT,
+    };
+    let start = Instant::now();
+    while start.elapsed() < SPIN {
+        let mut pfd = libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd and a zero timeout.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    false
 }
 
 enum SockOpt {
@@ -626,8 +611,8 @@ impl fmt::Display for Socket {
         let Some(fd) = fd else {
             return write!(f, "<socket {kind} closed>");
         };
-        let local = fd.sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
-        let peer = fd.sock.peer_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
+        let local = fd.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
+        let peer = fd.peer_addr().ok().map(|a| Endpoint::from_sockaddr(&a));
         let unbound = match &local {
             None => true,
             Some(Endpoint::Inet(a)) => a.port() == 0,

@@ -47,9 +47,30 @@ fn from_item(item: Item) -> Result<Dynamic, ScriptError> {
     })
 }
 
-fn pack_values(format: &str, values: Vec<Dynamic>) -> Result<Blob, Box<EvalAltResult>> {
+thread_local! {
+    /// Recently used formats: scripts repeat the same few in their loops.
+    static FORMATS: std::cell::RefCell<Vec<(String, std::rc::Rc<Format>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn format(text: &str) -> Result<std::rc::Rc<Format>, ScriptError> {
+    let cached = FORMATS.with(|cache| cache.borrow().iter().find(|(t, _)| t == text).map(|(_, f)| f.clone()));
+    if let Some(format) = cached {
+        return Ok(format);
+    }
+    let parsed = std::rc::Rc::new(Format::parse(text)?);
+    FORMATS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 16 {
+            cache.remove(0);
+        }
+        cache.push((text.to_string(), parsed.clone()));
+    });
+    Ok(parsed)
+}
+
+fn pack_values(fmt: &str, values: Vec<Dynamic>) -> Result<Blob, Box<EvalAltResult>> {
     let items = values.iter().map(to_item).collect::<Result<Vec<_>, _>>()?;
-    Ok(Format::parse(format)?.pack(&items)?)
+    Ok(format(fmt)?.pack(&items)?)
 }
 
 fn items_to_array(items: Vec<Item>) -> Result<Array, Box<EvalAltResult>> {
@@ -172,7 +193,7 @@ pub mod bytes_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn unpack(format: &str, data: Blob) -> Result<Array, Box<EvalAltResult>> {
-        items_to_array(Format::parse(format)?.unpack(&data)?)
+        items_to_array(self::format(format)?.unpack(&data)?)
     }
 
     /// Unpacks from the start of a longer blob.
@@ -182,7 +203,7 @@ pub mod bytes_api {
     /// ```
     #[rhai_fn(name = "unpack_from", return_raw)]
     pub fn unpack_from_start(format: &str, data: Blob) -> Result<Array, Box<EvalAltResult>> {
-        items_to_array(Format::parse(format)?.unpack_from(&data, 0)?)
+        items_to_array(self::format(format)?.unpack_from(&data, 0)?)
     }
 
     /// Unpacks starting at byte `offset` of a longer blob.
@@ -194,7 +215,7 @@ pub mod bytes_api {
     pub fn unpack_from(format: &str, data: Blob, offset: INT) -> Result<Array, Box<EvalAltResult>> {
         let offset = usize::try_from(offset)
             .map_err(|_| ScriptError::new("struct.error", format!("offset {offset} must not be negative")))?;
-        items_to_array(Format::parse(format)?.unpack_from(&data, offset)?)
+        items_to_array(self::format(format)?.unpack_from(&data, offset)?)
     }
 
     /// The number of bytes `format` packs to.
@@ -204,7 +225,7 @@ pub mod bytes_api {
     /// ```
     #[rhai_fn(return_raw)]
     pub fn calcsize(format: &str) -> Result<INT, Box<EvalAltResult>> {
-        Ok(INT::try_from(Format::parse(format)?.size()).unwrap_or(INT::MAX))
+        Ok(INT::try_from(self::format(format)?.size()).unwrap_or(INT::MAX))
     }
 
     /// The bytes as `hexdump -C` shows them: offsets, hex and ASCII.

@@ -218,6 +218,19 @@ pub mod files_api {
         os(fs::rename(from, to), "rename", from)
     }
 
+    /// Creates a directory and any missing parents (Python's
+    /// `os.makedirs(path, exist_ok=True)`).
+    #[rhai_fn(return_raw)]
+    pub fn makedirs(path: &str) -> Result<(), Box<EvalAltResult>> {
+        os(fs::create_dir_all(path), "makedirs", path)
+    }
+
+    /// The system's folder for temporary files (Python's
+    /// `tempfile.gettempdir()`).
+    pub fn gettempdir() -> String {
+        std::env::temp_dir().display().to_string()
+    }
+
     /// The names in a directory, sorted (Python's `os.listdir`).
     #[rhai_fn(return_raw)]
     pub fn listdir(path: &str) -> Result<Array, Box<EvalAltResult>> {

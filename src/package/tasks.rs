@@ -58,15 +58,29 @@ fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) 
                 .into(),
         );
     };
+    let args: Vec<Dynamic> = values.collect();
+    let mut libs = ctx.namespaces().to_vec();
+    // Rhai looks a function pointer up in the first library only; put the
+    // one that defines it first, so a module's function keeps its module's
+    // constants and imports.
+    let params = func.curry().len() + args.len();
+    if let Some(at) = libs
+        .iter()
+        .position(|lib| lib.get_script_fn(func.fn_name(), params).is_some())
+    {
+        let owner = libs.remove(at);
+        libs.insert(0, owner);
+    }
     let env = task::Environment {
-        libs: ctx.namespaces().to_vec(),
+        libs,
         imports: ctx
             .global_runtime_state()
             .scan_imports_raw()
             .map(|(name, module)| (name.clone(), module.clone()))
             .collect(),
+        constants: ctx.global_runtime_state().constants.clone(),
     };
-    let task = task::spawn(env, func, values.collect(), crate::script::report_task_error)?;
+    let task = task::spawn(env, func, args, crate::script::report_task_error)?;
     Ok(Dynamic::from(task))
 }
 

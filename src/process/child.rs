@@ -106,6 +106,7 @@ fn environment(engine: &Engine, ast: &rhai::AST) -> Result<task::Environment, Bo
     let mut env = task::Environment {
         libs: vec![ast.shared_lib().clone()],
         imports: Vec::new(),
+        constants: None,
     };
     for stmt in ast.statements() {
         if let rhai::Stmt::Import(import, pos) = stmt

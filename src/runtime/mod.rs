@@ -14,6 +14,7 @@
 //! operation, so even a busy loop ends promptly. Because cancelling drops the
 //! future, no thread or socket is left behind by an interrupted call.
 
+pub mod poll;
 mod stdin;
 pub mod task;
 pub mod threads;

@@ -300,7 +300,13 @@ pub type ErrorReporter = fn(task_name: &str, error: &rhai::EvalAltResult, source
 pub struct Environment {
     pub libs: Vec<SharedModule>,
     pub imports: Vec<(ImmutableString, SharedModule)>,
+    /// A module's `export const` values, which its functions read as
+    /// `global::NAME`.
+    pub constants: Option<GlobalConstants>,
 }
+
+/// Rhai's table of global constants (its `SharedGlobalConstants`).
+pub type GlobalConstants = Shared<std::sync::RwLock<std::collections::BTreeMap<ImmutableString, Dynamic>>>;
 
 impl Environment {
     /// Calls `func(args...)` on `engine` within this environment.
@@ -310,6 +316,7 @@ impl Environment {
         for (name, module) in &self.imports {
             global.push_import(name.clone(), module.clone());
         }
+        global.constants.clone_from(&self.constants);
         let context =
             rhai::NativeCallContext::new_with_all_fields(engine, func.fn_name(), None, &global, Position::NONE);
         func.call_raw(&context, None, args)
