@@ -10,6 +10,9 @@
 //!   script API into any engine built with rhai's `sync` feature;
 //! * [`script`]: running a file or a snippet and reporting errors with the
 //!   source line, as the `repl` binary does;
+//! * [`repl`]: the interactive shell, which other programs can extend;
+//! * [`sync`], [`process`], [`bytes`]: locks and queues, processes and
+//!   pools, struct-style packing;
 //! * [`error`]: Python-style errors with hints.
 
 pub mod bytes;
@@ -17,6 +20,7 @@ pub mod error;
 pub mod net;
 pub mod package;
 pub mod process;
+pub mod repl;
 pub mod runtime;
 pub mod script;
 pub mod sync;

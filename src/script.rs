@@ -19,13 +19,18 @@ use std::sync::Arc;
 /// An engine with the whole script API registered, shared so that tasks
 /// can run on it too.
 pub fn new_engine() -> Arc<Engine> {
+    Arc::new(new_raw_engine())
+}
+
+/// The same engine, not yet shared, for callers that add to it first.
+pub fn new_raw_engine() -> Engine {
     pin_hashing_seed(None);
     let mut engine = Engine::new();
     // Rhai's defaults (64 / 32) reject ordinary teaching code such as a
     // string interpolation inside an `if` inside a loop in a function.
     engine.set_max_expr_depths(256, 128);
     SockPackage::new().register_into_engine(&mut engine);
-    Arc::new(engine)
+    engine
 }
 
 /// Fixes the seed Rhai hashes function names with, so that a child
@@ -151,10 +156,25 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
         EvalAltResult::ErrorRuntime(value, _) if value.is_string() => value.to_string(),
         other => without_position(&other.to_string()),
     };
-    let (message, hint) = match message.split_once("\nhint: ") {
+    let (message, mut hint) = match message.split_once("\nhint: ") {
         Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
         None => (message, None),
     };
+    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
+        let name = signature.split([' ', '(']).next().unwrap_or_default();
+        let close = crate::package::docs::similar(name);
+        if !close.is_empty() && !close.contains(&name) {
+            hint = Some(format!(
+                "did you mean {}? help({}) shows how to call it",
+                close.join(", "),
+                close[0]
+            ));
+        } else if close.contains(&name) {
+            hint = Some(format!(
+                "{name} exists but not for these argument types; help({name}) shows its forms"
+            ));
+        }
+    }
 
     let mut out = format!("error: {message}\n");
     let pos = inner.position();

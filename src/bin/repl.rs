@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sockrepl::repl::Repl;
 use sockrepl::runtime::{self, CancellationToken};
 use sockrepl::script::{self, Outcome};
 
@@ -14,12 +15,15 @@ use sockrepl::script::{self, Outcome};
     name = "repl",
     version,
     about,
-    after_help = "Examples:\n  repl scripts/udp_echo_server.rhai\n  repl -e 'print(gethostbyname(\"localhost\"))'\n  repl < commands.rhai"
+    after_help = "With no FILE and a terminal on standard input, opens the interactive shell.\n\nExamples:\n  repl\n  repl scripts/tftp.rhai get 127.0.0.1:6969 file.bin\n  repl -i scripts/socket_basics.rhai\n  repl -e 'print(gethostbyname(\"localhost\"))'\n  repl < commands.rhai"
 )]
 struct Cli {
     /// Run CODE instead of a file.
     #[arg(short = 'e', value_name = "CODE", conflicts_with = "file")]
     eval: Option<String>,
+    /// Run FILE, then stay in the interactive shell with its variables.
+    #[arg(short = 'i', requires = "file")]
+    interactive: bool,
     /// The script to run.
     file: Option<PathBuf>,
     /// Arguments for the script, visible to it as ARGS.
@@ -30,6 +34,16 @@ struct Cli {
 fn main() -> ExitCode {
     sockrepl::process::run_child_if_requested();
     let cli = Cli::parse();
+    if cli.interactive || (cli.eval.is_none() && cli.file.is_none() && std::io::stdin().is_terminal()) {
+        let mut shell = Repl::builder().build();
+        if let Some(file) = &cli.file
+            && let Err(message) = shell.preload(&file.display().to_string(), &cli.args)
+        {
+            eprintln!("{message}");
+        }
+        shell.run();
+        return ExitCode::SUCCESS;
+    }
     let (name, source) = match load(&cli) {
         Ok(loaded) => loaded,
         Err(message) => {
@@ -65,9 +79,6 @@ fn load(cli: &Cli) -> Result<(String, String), String> {
         return std::fs::read_to_string(path)
             .map(|source| (name.clone(), source))
             .map_err(|err| format!("cannot read {name}: {err}"));
-    }
-    if std::io::stdin().is_terminal() {
-        return Err("give a script to run (repl FILE) or code (repl -e CODE); see repl --help".to_string());
     }
     let mut source = String::new();
     std::io::stdin()

@@ -174,6 +174,23 @@ struct State {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Every socket not yet dropped, for the REPL's `:sockets`.
+fn registry() -> &'static Mutex<Vec<std::sync::Weak<Shared>>> {
+    static OPEN: std::sync::OnceLock<Mutex<Vec<std::sync::Weak<Shared>>>> = std::sync::OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// The sockets that are still open, oldest first.
+pub fn open_sockets() -> Vec<Socket> {
+    let mut open = registry().lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|weak| weak.strong_count() > 0);
+    open.iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .map(|shared| Socket { shared })
+        .filter(|s| !s.is_closed())
+        .collect()
+}
+
 impl Socket {
     /// Creates an unbound socket of `kind`.
     pub fn new(kind: Kind) -> Result<Socket> {
@@ -197,17 +214,21 @@ impl Socket {
         sock.set_nonblocking(true)
             .map_err(|e| ScriptError::os(&e, "socket()"))?;
         let fd = Arc::new(sock);
-        Ok(Socket {
-            shared: Arc::new(Shared {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                kind,
-                state: Mutex::new(State {
-                    fd: Some(fd),
-                    timeout: None,
-                    listening,
-                }),
+        let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            kind,
+            state: Mutex::new(State {
+                fd: Some(fd),
+                timeout: None,
+                listening,
             }),
-        })
+        });
+        let mut open = registry().lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= 64 {
+            open.retain(|weak| weak.strong_count() > 0);
+        }
+        open.push(Arc::downgrade(&shared));
+        Ok(Socket { shared })
     }
 
     /// A number that names this socket for as long as the process lives.

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod bytes;
+pub mod docs;
 pub mod files;
 pub mod net;
 pub mod processes;
@@ -65,6 +66,42 @@ fn constant(name: &str) -> Option<Dynamic> {
         .map(|(_, value)| Dynamic::from_int(INT::from(*value)))
 }
 
+/// `help()` lists the functions; `help(name)` shows one's signatures, doc
+/// and example. `name` is written bare, as in Python's `help(len)`.
+fn register_help(engine: &mut rhai::Engine) {
+    engine.register_custom_syntax_with_state_raw(
+        "help",
+        |symbols, look_ahead, _state| {
+            Ok(match (symbols.last().map_or("", |s| s.as_str()), look_ahead) {
+                ("help", _) => Some("(".into()),
+                ("(", ")") => Some(")".into()),
+                ("(", _) => Some("$ident$".into()),
+                (")", _) => None,
+                _ => Some(")".into()),
+            })
+        },
+        false,
+        |_ctx, inputs, _state| {
+            let text = match inputs.first().and_then(|e| e.get_string_value()) {
+                Some(name) => docs::help_text(name).unwrap_or_else(|| {
+                    let close = docs::similar(name);
+                    if close.is_empty() {
+                        format!("no function named {name}; help() lists them all")
+                    } else {
+                        format!("no function named {name}; did you mean {}?", close.join(", "))
+                    }
+                }),
+                None => {
+                    let names: Vec<&str> = docs::functions().keys().map(String::as_str).collect();
+                    format!("Functions (help(name) for one):\n{}", names.join(" "))
+                }
+            };
+            println!("{}", text.trim_end());
+            Ok(Dynamic::UNIT)
+        },
+    );
+}
+
 def_package! {
     /// Sockets, addresses, text encoding, time and input for Rhai, in the
     /// shape of Python's `socket` and `time` modules.
@@ -85,6 +122,7 @@ def_package! {
         });
     } |> |engine| {
         tasks::register_spawn(engine);
+        register_help(engine);
         #[allow(deprecated)] // on_var is marked volatile, not deprecated.
         engine.on_var(|name, _, context| {
             let Some(value) = constant(name) else {

@@ -140,6 +140,11 @@ impl Task {
         *lock(&self.shared.name) = name.to_string();
     }
 
+    /// True for the task that stands for the thread running the script.
+    pub fn is_main(&self) -> bool {
+        self.shared.main
+    }
+
     pub fn is_daemon(&self) -> bool {
         self.shared.daemon.load(Ordering::Relaxed)
     }
@@ -246,6 +251,13 @@ pub fn current_or_main() -> Task {
 pub fn current_id() -> u64 {
     let known = CURRENT.with(|cell| cell.borrow().as_ref().map(Task::id));
     known.unwrap_or_else(|| current_or_main().id())
+}
+
+/// Makes `token` the main task's token, the root of the tokens of the
+/// tasks it spawns. The REPL gives it a session token, so that Ctrl-C on
+/// one line (a different token) does not stop background tasks.
+pub fn set_main_token(token: CancellationToken) {
+    CURRENT.with(|cell| *cell.borrow_mut() = Some(Task::new("MainThread".into(), token, true)));
 }
 
 /// Runs `f` while `:tasks` shows this thread's task as blocked on `what`.

@@ -1,0 +1,203 @@
+//! The script API's documentation, read from the engine's own function
+//! metadata (the `///` comments of the plugin modules), so `help()`, the
+//! REPL's completion and hints, and the book's reference all come from one
+//! source and cannot drift from the code.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use rhai::Engine;
+use rhai::packages::Package;
+
+use super::SockPackage;
+
+/// One script function: every signature it has, its description and an
+/// example.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FnDoc {
+    pub name: String,
+    pub signatures: Vec<String>,
+    /// The text of the doc comment, without the example.
+    pub doc: String,
+    /// The first ```rhai example in the doc comment, if any.
+    pub example: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    functions: Vec<FnMeta>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FnMeta {
+    name: String,
+    signature: String,
+    #[serde(default)]
+    doc_comments: Vec<String>,
+}
+
+/// Splits `/// ...` comment lines into the text and the first example.
+fn split_comments(lines: &[String]) -> (String, String) {
+    let mut doc = Vec::new();
+    let mut example = Vec::new();
+    let mut in_code = false;
+    let mut seen_code = false;
+    for raw in lines.iter().flat_map(|c| c.lines()) {
+        let line = raw.trim_start().trim_start_matches("///");
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            seen_code = true;
+            continue;
+        }
+        if in_code {
+            if example.is_empty() || seen_code {
+                example.push(line.to_string());
+            }
+        } else if !seen_code {
+            doc.push(line.to_string());
+        }
+    }
+    (doc.join("\n").trim().to_string(), example.join("\n").trim().to_string())
+}
+
+/// `-> Result<T, Box<EvalAltResult>>` is how Rust reports errors; a script
+/// sees `-> T`.
+fn clean_signature(raw: &str) -> String {
+    let mut signature = raw
+        .replace("&mut ", "")
+        .replace("ImmutableString", "String")
+        .replace("&str", "String");
+    if let Some(at) = signature.find("-> Result<") {
+        let inner = &signature[at + "-> Result<".len()..];
+        if let Some(comma) = inner.rfind(", Box<EvalAltResult>>") {
+            let ok = inner[..comma].to_string();
+            signature = format!("{}-> {ok}", &signature[..at]);
+        }
+    }
+    signature.replace("-> ()", "").trim_end().to_string()
+}
+
+/// Internal helpers (operators, property accessors, `to_string`) that a
+/// student does not call by name.
+fn is_internal(name: &str) -> bool {
+    name.starts_with("get$")
+        || name.starts_with("set$")
+        || name.starts_with("index$")
+        || matches!(name, "to_string" | "to_debug" | "==" | "!=")
+}
+
+/// Every function of the script API, by name.
+pub fn functions() -> &'static BTreeMap<String, FnDoc> {
+    static DOCS: OnceLock<BTreeMap<String, FnDoc>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let mut engine = Engine::new_raw();
+        SockPackage::new().register_into_engine(&mut engine);
+        let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
+        let metadata: Metadata = serde_json::from_str(&json).unwrap_or(Metadata { functions: Vec::new() });
+        let mut docs: BTreeMap<String, FnDoc> = BTreeMap::new();
+        for f in metadata.functions {
+            if is_internal(&f.name) {
+                continue;
+            }
+            let entry = docs.entry(f.name.clone()).or_insert_with(|| FnDoc {
+                name: f.name.clone(),
+                ..FnDoc::default()
+            });
+            let signature = clean_signature(&f.signature);
+            if !entry.signatures.contains(&signature) {
+                entry.signatures.push(signature);
+            }
+            let (doc, example) = split_comments(&f.doc_comments);
+            if entry.doc.is_empty() {
+                entry.doc = doc;
+            }
+            if entry.example.is_empty() {
+                entry.example = example;
+            }
+        }
+        for doc in docs.values_mut() {
+            doc.signatures.sort();
+        }
+        docs
+    })
+}
+
+/// Documentation for `name`, as text for a terminal.
+pub fn help_text(name: &str) -> Option<String> {
+    let doc = functions().get(name)?;
+    let mut out = String::new();
+    for signature in &doc.signatures {
+        out.push_str(signature);
+        out.push('\n');
+    }
+    if !doc.doc.is_empty() {
+        out.push('\n');
+        out.push_str(&doc.doc);
+        out.push('\n');
+    }
+    if !doc.example.is_empty() {
+        out.push_str("\nExample:\n");
+        for line in doc.example.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+/// Function names close to `name`, for "did you mean".
+pub fn similar(name: &str) -> Vec<&'static str> {
+    let mut found: Vec<(usize, &str)> = functions()
+        .keys()
+        .map(|k| (distance(name, k), k.as_str()))
+        .filter(|(d, k)| *d <= 2 || (name.len() > 2 && k.starts_with(name)))
+        .collect();
+    found.sort();
+    found.into_iter().take(3).map(|(_, k)| k).collect()
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_function_has_a_doc() {
+        let missing: Vec<&String> = functions()
+            .iter()
+            .filter(|(_, d)| d.doc.is_empty())
+            .map(|(n, _)| n)
+            .collect();
+        assert!(missing.is_empty(), "functions without a doc comment: {missing:?}");
+    }
+
+    #[test]
+    fn recvfrom_has_signature_doc_and_example() {
+        let text = help_text("recvfrom").unwrap_or_default();
+        assert!(text.starts_with("recvfrom(sock: Socket, n: i64) -> Received"), "{text}");
+        assert!(text.contains("Receives one datagram"), "{text}");
+        assert!(text.contains("Example:\n    let m = s.recvfrom(1024);"), "{text}");
+    }
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(similar("recvfrm").first(), Some(&"recvfrom"));
+    }
+}
