@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! sockrepl: socket programming in Rhai, the way Python teaches it.
 //!
 //! Scripts are Rhai; sockets and timers are native Rust on tokio. The crate

@@ -13,11 +13,15 @@ use crate::error::ScriptError;
 /// A value to pack, or one unpacked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
+    /// A signed integer.
     Int(i64),
     /// Unsigned 64-bit values beyond `i64::MAX` are kept exact.
     UInt(u64),
+    /// A floating-point number.
     Float(f64),
+    /// A boolean.
     Bool(bool),
+    /// Bytes, for `s`, `p` and `c`.
     Bytes(Vec<u8>),
 }
 
@@ -67,6 +71,7 @@ fn bad_char(c: char) -> ScriptError {
 }
 
 impl Format {
+    /// Parses a format string, with CPython's error for a bad one.
     pub fn parse(text: &str) -> Result<Format, ScriptError> {
         let mut chars = text.chars().peekable();
         let order = match chars.peek() {
@@ -196,6 +201,7 @@ impl Format {
         }
     }
 
+    /// Packs `values` into bytes.
     pub fn pack(&self, values: &[Item]) -> Result<Vec<u8>, ScriptError> {
         let expected = self.items();
         if values.len() != expected {

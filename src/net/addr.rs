@@ -16,7 +16,9 @@ use crate::runtime;
 /// A host name or address text, and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPort {
+    /// The host name or address text.
     pub host: String,
+    /// The port number.
     pub port: u16,
 }
 
@@ -33,7 +35,9 @@ impl fmt::Display for HostPort {
 /// IPv4 or IPv6: which addresses a socket accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpFamily {
+    /// IPv4.
     V4,
+    /// IPv6.
     V6,
 }
 

@@ -31,10 +31,15 @@ use crate::runtime::poll::{Ready, wait_fd};
 /// What kind of socket: the transport and the address family together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// TCP over IPv4.
     Tcp,
+    /// UDP over IPv4.
     Udp,
+    /// TCP over IPv6.
     Tcp6,
+    /// UDP over IPv6.
     Udp6,
+    /// A Unix stream socket.
     Unix,
 }
 
@@ -73,6 +78,7 @@ impl Kind {
         })
     }
 
+    /// The name scripts use for this kind.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Tcp => "tcp",
@@ -99,7 +105,9 @@ impl Kind {
 /// Where to bind, connect or send: a host and port, or a Unix path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A host and port.
     Inet(HostPort),
+    /// A Unix socket path.
     Path(String),
 }
 
@@ -115,6 +123,7 @@ impl fmt::Display for Target {
 /// An address the system reports: of the local end, the peer, a sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
+    /// An IP address and port.
     Inet(SocketAddr),
     /// A Unix socket path; empty for an unnamed socket.
     Path(String),
@@ -236,6 +245,7 @@ impl Socket {
         self.shared.id
     }
 
+    /// The socket's kind.
     pub fn kind(&self) -> Kind {
         self.shared.kind
     }
@@ -323,6 +333,7 @@ impl Socket {
         ScriptError::os(err, doing)
     }
 
+    /// Binds to a local address.
     pub fn bind(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
         let (fd, _) = self.open_fd()?;
@@ -330,6 +341,7 @@ impl Socket {
             .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
     }
 
+    /// Starts accepting connections, with at most `backlog` waiting.
     pub fn listen(&self, backlog: i64) -> Result<()> {
         if !self.kind().is_stream() {
             return Err(
@@ -363,6 +375,7 @@ impl Socket {
         Ok((Socket::wrap(self.kind(), conn, false)?, peer))
     }
 
+    /// Connects to `target`, waiting within the timeout.
     pub fn connect(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
         let doing = format!("connect to {target}");
@@ -416,6 +429,7 @@ impl Socket {
         Ok(())
     }
 
+    /// Sends one datagram to `target`.
     pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
         let addr = self.sockaddr(target)?;
         self.io(
@@ -455,6 +469,7 @@ impl Socket {
         Ok((buf, from))
     }
 
+    /// Shuts down reading, writing or both.
     pub fn shutdown(&self, how: Shutdown) -> Result<()> {
         let (fd, _) = self.open_fd()?;
         fd.shutdown(how).map_err(|e| ScriptError::os(&e, "shutdown"))
@@ -467,6 +482,7 @@ impl Socket {
         state.listening = false;
     }
 
+    /// True once closed.
     pub fn is_closed(&self) -> bool {
         self.state().fd.is_none()
     }
@@ -476,16 +492,19 @@ impl Socket {
         self.state().timeout = timeout;
     }
 
+    /// The timeout; `None` blocks forever.
     pub fn gettimeout(&self) -> Option<Duration> {
         self.state().timeout
     }
 
+    /// The local address.
     pub fn getsockname(&self) -> Result<Endpoint> {
         let (fd, _) = self.open_fd()?;
         let addr = fd.local_addr().map_err(|e| ScriptError::os(&e, "getsockname"))?;
         Ok(Endpoint::from_sockaddr(&addr))
     }
 
+    /// The connected peer's address.
     pub fn getpeername(&self) -> Result<Endpoint> {
         let (fd, _) = self.open_fd()?;
         let addr = fd.peer_addr().map_err(|e| ScriptError::os(&e, "getpeername"))?;
@@ -513,6 +532,7 @@ impl Socket {
         done.map_err(|e| ScriptError::os(&e, "setsockopt"))
     }
 
+    /// Reads a socket option as a number.
     pub fn getsockopt(&self, level: i64, option: i64) -> Result<i64> {
         let (fd, _) = self.open_fd()?;
         let s = &fd;

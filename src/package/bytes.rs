@@ -77,6 +77,7 @@ fn items_to_array(items: Vec<Item>) -> Result<Array, Box<EvalAltResult>> {
     Ok(items.into_iter().map(from_item).collect::<Result<Array, _>>()?)
 }
 
+/// Script functions for binary data.
 #[export_module]
 pub mod bytes_api {
     use super::*;

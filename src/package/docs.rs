@@ -15,7 +15,9 @@ use super::SockPackage;
 /// example.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FnDoc {
+    /// The name.
     pub name: String,
+    /// Every signature, one per overload.
     pub signatures: Vec<String>,
     /// The text of the doc comment, without the example.
     pub doc: String,

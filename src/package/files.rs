@@ -58,10 +58,12 @@ fn os<T>(result: std::io::Result<T>, doing: &str, path: &str) -> Result<T, Box<E
     result.map_err(|e| ScriptError::os(&e, &format!("{doing} {path}")).into())
 }
 
+/// Script functions for files and paths.
 #[export_module]
 pub mod files_api {
     use super::*;
 
+    /// An open file.
     pub type File = super::File;
 
     /// Opens a file: mode `"rb"` reads, `"wb"` writes (replacing), `"ab"`
@@ -155,6 +157,7 @@ pub mod files_api {
         f.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
+    /// How a file prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn file_to_string(f: &mut File) -> String {
         let state = if f.inner.lock().map(|g| g.is_some()).unwrap_or(false) {

@@ -77,23 +77,31 @@ fn seconds(value: f64) -> Result<Option<std::time::Duration>, ScriptError> {
 /// What `recvfrom` returns: the datagram and who sent it.
 #[derive(Clone)]
 pub struct Received {
+    /// The bytes received.
     pub data: Blob,
+    /// The address, `[host, port]` (a path for Unix sockets).
     pub addr: Dynamic,
 }
 
 /// What `accept` returns: the connected socket and the client's address.
 #[derive(Clone)]
 pub struct Accepted {
+    /// The connected socket.
     pub conn: Socket,
+    /// The address, `[host, port]` (a path for Unix sockets).
     pub addr: Dynamic,
 }
 
+/// Script functions for sockets.
 #[export_module]
 pub mod socket_api {
     use super::*;
 
+    /// A socket.
     pub type Socket = crate::net::Socket;
+    /// What `recvfrom` returns.
     pub type Received = super::Received;
+    /// What `accept` returns.
     pub type Accepted = super::Accepted;
 
     /// Creates a TCP socket over IPv4, like Python's `socket.socket()`.
@@ -468,11 +476,13 @@ pub mod socket_api {
         sock.is_closed()
     }
 
+    /// How a socket prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn socket_to_string(sock: &mut Socket) -> String {
         sock.to_string()
     }
 
+    /// True for two handles of one socket.
     #[rhai_fn(global, name = "==", pure)]
     pub fn socket_eq(a: &mut Socket, b: Socket) -> bool {
         a.id() == b.id()
@@ -504,6 +514,7 @@ pub mod socket_api {
         }
     }
 
+    /// How a `recvfrom` result prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn received_to_string(m: &mut Received) -> String {
         format!(
@@ -539,6 +550,7 @@ pub mod socket_api {
         }
     }
 
+    /// How an `accept` result prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn accepted_to_string(a: &mut Accepted) -> String {
         format!("accept(conn: {}, addr: {})", a.conn, a.addr)

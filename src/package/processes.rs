@@ -31,12 +31,16 @@ fn start(func: Dynamic, args: &[Dynamic]) -> Result<process::Process, Box<EvalAl
     Ok(process::start(&function(func)?, args)?)
 }
 
+/// Script functions for processes and pools.
 #[export_module]
 pub mod processes_api {
     use super::*;
 
+    /// A child process.
     pub type Process = crate::process::Process;
+    /// A pool of worker processes.
     pub type Pool = crate::process::pool::Pool;
+    /// The result of `apply_async`.
     pub type AsyncResult = crate::process::pool::AsyncResult;
 
     /// Runs `f()` in a new OS process (Python's
@@ -151,11 +155,13 @@ pub mod processes_api {
         p.is_daemon()
     }
 
+    /// Marks the process as a daemon (not waited for at exit).
     #[rhai_fn(global, set = "daemon")]
     pub fn set_process_daemon(p: &mut Process, daemon: bool) {
         p.set_daemon(daemon);
     }
 
+    /// How a process prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn process_to_string(p: &mut Process) -> String {
         p.to_string()
@@ -238,6 +244,7 @@ pub mod processes_api {
             .collect()
     }
 
+    /// How a pool prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn pool_to_string(p: &mut Pool) -> String {
         p.to_string()
@@ -261,6 +268,7 @@ pub mod processes_api {
         r.ready()
     }
 
+    /// How a pool result prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn result_to_string(r: &mut AsyncResult) -> String {
         r.to_string()

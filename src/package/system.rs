@@ -36,6 +36,7 @@ fn exit_request(code: INT) -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(ExitRequest(code)), rhai::Position::NONE).into()
 }
 
+/// Script functions for time and input.
 #[export_module]
 pub mod system_api {
     use super::*;

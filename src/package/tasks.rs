@@ -84,14 +84,20 @@ fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) 
     Ok(Dynamic::from(task))
 }
 
+/// Script functions for tasks and synchronisation.
 #[export_module]
 pub mod tasks_api {
     use super::*;
 
+    /// A task.
     pub type Task = crate::runtime::task::Task;
+    /// A lock.
     pub type Lock = crate::sync::Lock;
+    /// A queue.
     pub type Queue = crate::sync::Queue;
+    /// A shared value.
     pub type Value = crate::sync::Value;
+    /// Task-local storage.
     pub type Local = crate::sync::Local;
 
     /// Waits for the task to finish and returns what its function returned.
@@ -168,6 +174,7 @@ pub mod tasks_api {
         t.is_daemon()
     }
 
+    /// Marks the task as a daemon (not waited for at exit).
     #[rhai_fn(global, set = "daemon")]
     pub fn set_daemon(t: &mut Task, daemon: bool) {
         t.set_daemon(daemon);
@@ -185,11 +192,13 @@ pub mod tasks_api {
         t.error().map_or(Dynamic::UNIT, Dynamic::from)
     }
 
+    /// How a task prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn task_to_string(t: &mut Task) -> String {
         t.to_string()
     }
 
+    /// True for two handles of one task.
     #[rhai_fn(global, name = "==", pure)]
     pub fn task_eq(a: &mut Task, b: Task) -> bool {
         a.id() == b.id()
@@ -295,11 +304,13 @@ pub mod tasks_api {
         l.locked()
     }
 
+    /// The lock's name, as deadlock reports show it.
     #[rhai_fn(global, get = "name", pure)]
     pub fn lock_name(l: &mut Lock) -> String {
         l.name().to_string()
     }
 
+    /// How a lock prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn lock_to_string(l: &mut Lock) -> String {
         l.to_string()
@@ -417,6 +428,7 @@ pub mod tasks_api {
         Ok(q.is_full()?)
     }
 
+    /// How a queue prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn queue_to_string(q: &mut Queue) -> String {
         q.to_string()
@@ -436,16 +448,19 @@ pub mod tasks_api {
         Value::new(initial)
     }
 
+    /// Reads the shared value.
     #[rhai_fn(global, get = "value", pure)]
     pub fn value_get(v: &mut Value) -> Dynamic {
         v.get()
     }
 
+    /// Writes the shared value.
     #[rhai_fn(global, set = "value")]
     pub fn value_set(v: &mut Value, new: Dynamic) {
         v.set(new);
     }
 
+    /// How a shared value prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn value_to_string(v: &mut Value) -> String {
         v.to_string()
@@ -464,16 +479,19 @@ pub mod tasks_api {
         Local::new()
     }
 
+    /// Reads this task's attribute `name`.
     #[rhai_fn(global, index_get, return_raw, pure)]
     pub fn local_get(l: &mut Local, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(l.get(name)?)
     }
 
+    /// Sets this task's attribute `name`.
     #[rhai_fn(global, index_set)]
     pub fn local_set(l: &mut Local, name: &str, value: Dynamic) {
         l.set(name, value);
     }
 
+    /// How task-local storage prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn local_to_string(l: &mut Local) -> String {
         l.to_string()

@@ -47,6 +47,7 @@ fn decode_utf8(bytes: &[u8]) -> Result<String, ScriptError> {
     })
 }
 
+/// Script functions for text and bytes.
 #[export_module]
 pub mod text_api {
     use super::*;

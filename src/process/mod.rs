@@ -43,25 +43,38 @@ pub const CHILD_ENV: &str = "SOCKREPL_CHILD";
 /// What a child process is asked to do.
 #[derive(Serialize, Deserialize)]
 pub struct Job {
+    /// The script's name, for messages.
     pub script_name: String,
+    /// The script's source, compiled again in the child for its functions.
     pub script_text: String,
+    /// The name.
     pub name: String,
     /// The parent's function-name hashing seed (see
     /// [`crate::script::pin_hashing_seed`]).
     pub hashing_seed: Option<[u64; 4]>,
+    /// What to run.
     pub work: Work,
 }
 
+/// The work a child process does.
 #[derive(Serialize, Deserialize)]
 pub enum Work {
     /// Call one function and exit.
     Call {
+        /// The function's name (a closure's generated name included).
         func: String,
+        /// A closure's captured values.
         curry: Vec<Wire>,
+        /// The arguments.
         args: Vec<Wire>,
     },
     /// Serve a pool: take jobs from one queue, put results on another.
-    PoolWorker { jobs: Wire, results: Wire },
+    PoolWorker {
+        /// The queue of `[id, func, curry, args]` jobs.
+        jobs: Wire,
+        /// The queue for `[id, result, error]` replies.
+        results: Wire,
+    },
 }
 
 static NEXT_NUMBER: AtomicU64 = AtomicU64::new(1);
@@ -86,26 +99,32 @@ fn live() -> &'static Mutex<HashMap<u32, Weak<ProcShared>>> {
 }
 
 impl Process {
+    /// The operating system's process id.
     pub fn pid(&self) -> u32 {
         self.shared.pid
     }
 
+    /// The name.
     pub fn name(&self) -> &str {
         &self.shared.name
     }
 
+    /// The exit code once exited (negative for a signal).
     pub fn exitcode(&self) -> Option<i32> {
         *self.shared.exit.borrow()
     }
 
+    /// True while it runs.
     pub fn is_alive(&self) -> bool {
         self.exitcode().is_none()
     }
 
+    /// True for a daemon, which the script does not wait for at exit.
     pub fn is_daemon(&self) -> bool {
         self.shared.daemon.load(Ordering::Relaxed)
     }
 
+    /// Marks it as a daemon or not.
     pub fn set_daemon(&self, daemon: bool) {
         self.shared.daemon.store(daemon, Ordering::Relaxed);
     }

@@ -101,6 +101,7 @@ impl Pool {
         Ok(Pool { shared })
     }
 
+    /// How many worker processes.
     pub fn size(&self) -> usize {
         self.shared.workers.len()
     }
@@ -186,6 +187,7 @@ impl AsyncResult {
             .cloned()
     }
 
+    /// True once the result has arrived.
     pub fn ready(&self) -> bool {
         self.finished().is_some()
     }

@@ -15,19 +15,38 @@ use crate::error::ScriptError;
 use crate::net::{Kind, Socket};
 use crate::sync::{Queue, queue::Remote};
 
+/// A value in transit to another process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Wire {
+    /// Nothing: `()`.
     Unit,
+    /// A boolean.
     Bool(bool),
+    /// A signed integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A character.
     Char(char),
+    /// A string.
     Str(String),
+    /// Bytes.
     Blob(Vec<u8>),
+    /// An array.
     Array(Vec<Wire>),
+    /// An object map.
     Map(Vec<(String, Wire)>),
+    /// A queue, reached through its owner's broker.
     Queue(Remote),
-    Socket { fd: RawFd, kind: String, listening: bool },
+    /// A socket the child inherits.
+    Socket {
+        /// The descriptor number, the same in the child.
+        fd: RawFd,
+        /// `tcp`, `udp`, `tcp6`, `udp6` or `unix`.
+        kind: String,
+        /// Whether it is a listening socket.
+        listening: bool,
+    },
 }
 
 /// Serialises `value`. Sockets are allowed only when `fds` collects the

@@ -19,7 +19,9 @@ pub const SLICE: Duration = Duration::from_millis(25);
 /// What to wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ready {
+    /// Readable.
     Read,
+    /// Writable.
     Write,
 }
 

@@ -77,7 +77,9 @@ thread_local! {
 /// The script a thread runs, so a task's errors can show its source line.
 #[derive(Debug)]
 pub struct Source {
+    /// The name.
     pub name: String,
+    /// The source text.
     pub text: String,
 }
 
@@ -128,14 +130,17 @@ impl Task {
         Task { shared }
     }
 
+    /// A number unique in this process.
     pub fn id(&self) -> u64 {
         self.shared.id
     }
 
+    /// The name ("Thread-N" unless changed).
     pub fn name(&self) -> String {
         lock(&self.shared.name).clone()
     }
 
+    /// Renames it.
     pub fn set_name(&self, name: &str) {
         *lock(&self.shared.name) = name.to_string();
     }
@@ -145,14 +150,17 @@ impl Task {
         self.shared.main
     }
 
+    /// True for a daemon, which the script does not wait for at exit.
     pub fn is_daemon(&self) -> bool {
         self.shared.daemon.load(Ordering::Relaxed)
     }
 
+    /// Marks it as a daemon or not.
     pub fn set_daemon(&self, daemon: bool) {
         self.shared.daemon.store(daemon, Ordering::Relaxed);
     }
 
+    /// True while it runs.
     pub fn is_alive(&self) -> bool {
         self.shared.end.borrow().is_none()
     }
@@ -310,7 +318,9 @@ pub type ErrorReporter = fn(task_name: &str, error: &rhai::EvalAltResult, source
 /// script's function libraries and the modules it imported.
 #[derive(Clone, Default)]
 pub struct Environment {
+    /// The script function libraries, the defining one first.
     pub libs: Vec<SharedModule>,
+    /// Imported modules with their aliases.
     pub imports: Vec<(ImmutableString, SharedModule)>,
     /// A module's `export const` values, which its functions read as
     /// `global::NAME`.

@@ -21,6 +21,7 @@ pub struct Local {
 }
 
 impl Local {
+    /// Empty storage.
     pub fn new() -> Local {
         Local::default()
     }
@@ -29,6 +30,7 @@ impl Local {
         self.per_task.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// This task's attribute `name`.
     pub fn get(&self, name: &str) -> Result<Dynamic, ScriptError> {
         let me = task::current_or_main();
         self.per_task()
@@ -43,6 +45,7 @@ impl Local {
             })
     }
 
+    /// Sets this task's attribute `name`.
     pub fn set(&self, name: &str, value: Dynamic) {
         let me = task::current_or_main();
         let mut per_task = self.per_task();

@@ -112,10 +112,12 @@ impl Lock {
         }
     }
 
+    /// The name.
     pub fn name(&self) -> &str {
         &self.shared.name
     }
 
+    /// True while held.
     pub fn locked(&self) -> bool {
         self.shared.owner.load(Ordering::Acquire) != 0
     }

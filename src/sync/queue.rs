@@ -83,14 +83,17 @@ impl Local {
         self.items.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// A number unique in this process.
     pub fn id(&self) -> u64 {
         self.id
     }
 
+    /// How many items wait.
     pub fn qsize(&self) -> usize {
         self.items().len()
     }
 
+    /// True when a bounded queue is full.
     pub fn is_full(&self) -> bool {
         self.maxsize > 0 && self.qsize() >= self.maxsize
     }
@@ -216,6 +219,7 @@ impl Queue {
         }
     }
 
+    /// Adds an item, waiting as `block` allows.
     pub fn put(&self, item: Dynamic, block: Block) -> Result<(), ScriptError> {
         let item = item.flatten_clone();
         task::with_blocked_on(&self.what("put"), || match &self.place {
@@ -224,6 +228,7 @@ impl Queue {
         })
     }
 
+    /// Takes the oldest item, waiting as `block` allows.
     pub fn get(&self, block: Block) -> Result<Dynamic, ScriptError> {
         task::with_blocked_on(&self.what("get"), || match &self.place {
             Place::Local(local) => runtime::wait(local.get(block), None)?,
@@ -231,6 +236,7 @@ impl Queue {
         })
     }
 
+    /// How many items wait.
     pub fn qsize(&self) -> Result<usize, ScriptError> {
         match &self.place {
             Place::Local(local) => Ok(local.qsize()),
@@ -241,6 +247,7 @@ impl Queue {
         }
     }
 
+    /// True when a bounded queue is full.
     pub fn is_full(&self) -> Result<bool, ScriptError> {
         match &self.place {
             Place::Local(local) => Ok(local.is_full()),

@@ -19,6 +19,7 @@ pub struct Value {
 }
 
 impl Value {
+    /// A new cell holding a copy of `initial`.
     pub fn new(initial: Dynamic) -> Value {
         Value {
             cell: Arc::new(Mutex::new(initial.flatten_clone())),
@@ -29,10 +30,12 @@ impl Value {
         self.cell.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// The current value.
     pub fn get(&self) -> Dynamic {
         self.cell().clone()
     }
 
+    /// Replaces the value.
     pub fn set(&self, value: Dynamic) {
         *self.cell() = value.flatten_clone();
     }
