@@ -100,6 +100,18 @@ impl Outcome {
 /// Compiles and runs `source`, named `name` in messages, in `scope`, then
 /// waits for the tasks it started (daemon tasks excepted), as Python waits
 /// for threads before exiting.
+///
+/// ```
+/// use sockrepl::script::{self, Outcome};
+///
+/// let engine = script::new_engine();
+/// let mut scope = script::script_scope("demo.rhai", &["7".to_string()]);
+/// let outcome = script::run(&engine, &mut scope, "demo.rhai", "let t = spawn(|| 6 * 7); t.join();");
+/// assert_eq!(outcome, Outcome::Done);
+///
+/// let failed = script::run(&engine, &mut scope, "demo.rhai", "socket(\"nope\")");
+/// assert!(matches!(failed, Outcome::Failed(text) if text.contains("unknown socket kind")));
+/// ```
 pub fn run(engine: &Arc<Engine>, scope: &mut Scope, name: &str, source: &str) -> Outcome {
     let outcome = run_source(engine, scope, name, source);
     if outcome == Outcome::Done

@@ -6,6 +6,7 @@
 //! [`crate::package`].
 
 pub mod addr;
+pub mod policy;
 pub mod socket;
 
 pub use addr::HostPort;

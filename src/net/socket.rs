@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, SockAddr, Type};
 
 use super::addr::{self, HostPort, IpFamily};
+use super::policy::{self, Action};
 use crate::error::{Result, ScriptError};
 use crate::runtime;
 use crate::runtime::poll::{Ready, wait_fd};
@@ -202,6 +203,19 @@ pub fn open_sockets() -> Vec<Socket> {
 
 impl Socket {
     /// Creates an unbound socket of `kind`.
+    ///
+    /// ```
+    /// use sockrepl::net::{Kind, Socket, Target, HostPort};
+    ///
+    /// let server = Socket::new(Kind::Udp)?;
+    /// server.bind(&Target::Inet(HostPort { host: "127.0.0.1".into(), port: 0 }))?;
+    /// let client = Socket::new(Kind::Udp)?;
+    /// let here = match server.getsockname()? { sockrepl::net::Endpoint::Inet(a) => a, _ => unreachable!() };
+    /// client.sendto(b"hi", &Target::Inet(HostPort { host: "127.0.0.1".into(), port: here.port() }))?;
+    /// let (data, _from) = server.recvfrom(16)?;
+    /// assert_eq!(data, b"hi");
+    /// # Ok::<(), sockrepl::ScriptError>(())
+    /// ```
     pub fn new(kind: Kind) -> Result<Socket> {
         let (domain, ty) = match kind {
             Kind::Tcp => (Domain::IPV4, Type::STREAM),
@@ -336,6 +350,7 @@ impl Socket {
     /// Binds to a local address.
     pub fn bind(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
+        policy::check(Action::Bind, &Endpoint::from_sockaddr(&addr))?;
         let (fd, _) = self.open_fd()?;
         fd.bind(&addr)
             .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
@@ -378,6 +393,7 @@ impl Socket {
     /// Connects to `target`, waiting within the timeout.
     pub fn connect(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
+        policy::check(Action::Connect, &Endpoint::from_sockaddr(&addr))?;
         let doing = format!("connect to {target}");
         let (fd, timeout) = self.open_fd()?;
         match fd.connect(&addr) {
@@ -432,6 +448,7 @@ impl Socket {
     /// Sends one datagram to `target`.
     pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
         let addr = self.sockaddr(target)?;
+        policy::check(Action::SendTo, &Endpoint::from_sockaddr(&addr))?;
         self.io(
             Ready::Write,
             || format!("sendto {target}"),

@@ -81,7 +81,18 @@ pub fn check_cancelled() -> Result<(), ScriptError> {
 
 /// Blocks the calling script thread until `fut` completes, the optional
 /// `timeout` passes (`TimeoutError`), or the thread is cancelled
-/// (`KeyboardInterrupt`).
+/// (`KeyboardInterrupt`). Native functions that add their own blocking
+/// calls use this so Ctrl-C and `cancel()` reach them too.
+///
+/// ```
+/// use std::time::Duration;
+/// use sockrepl::runtime;
+///
+/// let slept = runtime::wait(async { tokio::time::sleep(Duration::from_millis(1)).await; 5 }, None);
+/// assert_eq!(slept, Ok(5));
+/// let late = runtime::wait(std::future::pending::<()>(), Some(Duration::from_millis(5)));
+/// assert!(late.is_err_and(|e| e.class == "TimeoutError"));
+/// ```
 pub fn wait<F: Future>(fut: F, timeout: Option<Duration>) -> Result<F::Output, ScriptError> {
     let token = cancel_token();
     if token.is_cancelled() {

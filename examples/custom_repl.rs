@@ -1,0 +1,20 @@
+//! Shipping the sockrepl shell with a function of your own, a prompt,
+//! a banner and no history file.
+//!
+//!     cargo run --example custom_repl
+
+use sockrepl::repl::Repl;
+
+fn main() {
+    // Lets scripts typed here start processes with process()/pool().
+    sockrepl::process::run_child_if_requested();
+    Repl::builder()
+        .prompt("lab> ")
+        .banner(Some("Network lab shell: try lab_port() or help(socket)".into()))
+        .history_file(None)
+        .register(|engine| {
+            engine.register_fn("lab_port", || 4242_i64);
+        })
+        .build()
+        .run();
+}

@@ -1,0 +1,91 @@
+//! Embedding: the examples run and print what they promise, and an
+//! address policy refuses a forbidden connect with a readable error.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use rhai::Engine;
+use rhai::packages::Package;
+use sockrepl::SockPackage;
+use sockrepl::net::Endpoint;
+use sockrepl::net::policy::{self, Action};
+
+/// `cargo test` builds the examples next to the test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("no target dir"));
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: cargo test builds examples",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_engine_example_exchanges_over_tcp_and_is_refused_elsewhere() {
+    let child = std::process::Command::new(example("embed_engine"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = common::finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "server got ping, client got PING");
+    assert!(
+        lines[1].starts_with("refused: Runtime error: PermissionError: [Errno 1] Operation not permitted (sendto 192.0.2.1:9 is not allowed: this example allows loopback only)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_custom_repl_has_its_own_function_and_banner() {
+    let mut child = std::process::Command::new(example("custom_repl"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(b"lab_port() * 2\nlet s = socket(\"udp\"); s.kind\n");
+    }
+    let out = common::finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Network lab shell: try lab_port() or help(socket)\n8484\n\"udp\"\n"
+    );
+}
+
+#[test]
+fn a_policy_denies_a_forbidden_connect_with_a_readable_error() {
+    policy::set_address_policy(|action: Action, endpoint: &Endpoint| match (action, endpoint) {
+        (Action::Connect, Endpoint::Inet(addr)) if addr.port() == 25 => Err("no mail from the lab".into()),
+        _ => Ok(()),
+    });
+    let mut engine = Engine::new();
+    SockPackage::new().register_into_engine(&mut engine);
+    let refused = engine
+        .run(r#"socket().connect("127.0.0.1:25")"#)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let allowed = engine.run(r#"let s = socket("udp"); s.bind("127.0.0.1:0");"#);
+    policy::clear_address_policy();
+    assert!(
+        refused.contains("PermissionError: [Errno 1] Operation not permitted (connect to 127.0.0.1:25 is not allowed: no mail from the lab)"),
+        "{refused}"
+    );
+    assert!(refused.contains("hint: the program running this script restricts which addresses it may use"));
+    assert!(allowed.is_ok(), "{allowed:?}");
+}
