@@ -17,8 +17,7 @@ fn server(name: &str) -> (Running, u16) {
     let line = running.line();
     let port = line
         .split(|c: char| !c.is_ascii_digit())
-        .filter(|w| !w.is_empty())
-        .last()
+        .rfind(|w| !w.is_empty())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
     (running, port)
