@@ -177,6 +177,70 @@ fn udp_chat_between_a_and_b() {
     );
 }
 
+const PY_CLIENT: &str = "import socket, sys\nport = int(sys.argv[1])\n";
+
+#[test]
+fn threaded_upper_server_serves_clients_at_the_same_time() {
+    let (srv, port) = server("tcp_upper_server_threaded.rhai");
+    // The first client stays connected while the second is served.
+    let reply = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "{PY_CLIENT}a = socket.create_connection(('127.0.0.1', port), timeout=5)\n\
+             b = socket.create_connection(('127.0.0.1', port), timeout=5)\n\
+             b.send(b'second'); print(b.recv(100).decode())\n\
+             a.send(b'first'); print(a.recv(100).decode())"
+        ))
+        .arg(port.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&reply.stdout),
+        "SECOND\nFIRST\n",
+        "{}",
+        String::from_utf8_lossy(&reply.stderr)
+    );
+    let ours = with_input(
+        &[&script("tcp_upper_client.rhai"), &format!("127.0.0.1:{port}")],
+        "hello\nworld\n",
+    );
+    assert_eq!(ours.stdout, ">> HELLO\n>> WORLD\n>> ", "{}", ours.stderr);
+    let mut srv = srv;
+    let _ = srv.child.kill();
+    let alone = with_input(&[&script("tcp_upper_client.rhai")], "alone\n");
+    assert_eq!(alone.stdout, ">> ALONE\n>> ", "{}", alone.stderr);
+}
+
+#[test]
+fn single_upper_server_queues_clients_and_survives_a_reset() {
+    let (mut srv, port) = server("tcp_upper_server.rhai");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "{PY_CLIENT}import struct\n\
+             a = socket.create_connection(('127.0.0.1', port), timeout=5)\n\
+             a.send(b'one'); print(a.recv(100).decode())\n\
+             b = socket.create_connection(('127.0.0.1', port), timeout=0.5)\n\
+             b.send(b'two')\n\
+             try:\n    b.recv(100); print('served too early')\nexcept socket.timeout:\n    print('waiting')\n\
+             a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); a.close()\n\
+             b.settimeout(5); print(b.recv(100).decode())"
+        ))
+        .arg(port.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ONE\nwaiting\nTWO\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = srv.line(); // first client connected
+    let reset = srv.line();
+    assert!(reset.contains("reset: ConnectionResetError"), "{reset}");
+    let _ = srv.child.kill();
+}
+
 #[test]
 fn every_script_is_tested() {
     let tests: String = std::fs::read_dir(repo("tests"))
