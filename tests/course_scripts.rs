@@ -241,6 +241,123 @@ fn single_upper_server_queues_clients_and_survives_a_reset() {
     let _ = srv.child.kill();
 }
 
+fn lesson(name: &str, args: &[&str]) -> Output {
+    let path = script(name);
+    let mut all = vec![path.as_str()];
+    all.extend_from_slice(args);
+    let out = run(&all);
+    assert!(out.status.success(), "{name}: {}", out.stderr);
+    out
+}
+
+#[test]
+fn threads_race_loses_updates_until_locked() {
+    let mut lost = false;
+    for _ in 0..5 {
+        let out = lesson("threads_race.rhai", &[]);
+        assert!(out.stdout.contains("with a lock:    num = 200000\n"), "{}", out.stdout);
+        if !out.stdout.contains("without a lock: num = 200000 ") {
+            lost = true;
+            break;
+        }
+    }
+    assert!(lost, "no run lost an update without the lock");
+}
+
+#[test]
+fn threads_deadlock_is_reported_and_the_other_task_finishes() {
+    let out = lesson("threads_deadlock.rhai", &[]);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("DeadlockError"))
+        .unwrap_or_default();
+    for name in ["Thread-1", "Thread-2", "mutexA", "mutexB"] {
+        assert!(line.contains(name), "{line}");
+    }
+    let last = out.stdout.lines().last().unwrap_or_default();
+    assert!(
+        last == "Thread-1: failed, Thread-2: finished" || last == "Thread-1: finished, Thread-2: failed",
+        "{last}"
+    );
+}
+
+#[test]
+fn threads_ordered_runs_a_b_c() {
+    let out = lesson("threads_ordered.rhai", &["4"]);
+    let words: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(words.join(""), "ABCABCABCABC");
+}
+
+#[test]
+fn threads_enumerate_counts_running_tasks() {
+    let out = lesson("threads_enumerate.rhai", &[]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "running now: 3 tasks");
+    assert_eq!(lines.last().copied(), Some("running now: 1 task (MainThread)"));
+    assert_eq!(out.stdout.matches("sing").count(), 3);
+    assert_eq!(out.stdout.matches("dance").count(), 3);
+}
+
+#[test]
+fn producer_consumer_delivers_everything() {
+    let out = lesson("producer_consumer.rhai", &["200"]);
+    assert_eq!(out.stdout, "produced 400, consumed 400\n");
+}
+
+#[test]
+fn thread_local_keeps_each_tasks_student() {
+    let out = lesson("thread_local.rhai", &[]);
+    assert!(out.stdout.contains("Hello, Alice (in Thread-1)\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("Hello, Bob (in Thread-2)\n"), "{}", out.stdout);
+}
+
+#[test]
+fn processes_basics_copy_the_data() {
+    let out = lesson("processes_basics.rhai", &[]);
+    assert!(out.stdout.contains("child 1: num=15 (pid "), "{}", out.stdout);
+    assert!(out.stdout.contains("child 2: num=20 (pid "), "{}", out.stdout);
+    assert!(out.stdout.ends_with("num: 10\n"), "{}", out.stdout);
+    let parent = out
+        .stdout
+        .split("from pid ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .unwrap_or_default();
+    assert!(
+        !out.stdout.contains(&format!("(pid {parent})\n")),
+        "a child ran in the parent: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn process_pool_runs_jobs_on_six_workers() {
+    let out = lesson("process_pool.rhai", &["16", "0.05"]);
+    assert_eq!(out.stdout.matches("newNum: ").count(), 16);
+    assert!(
+        out.stdout
+            .contains("squares: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144, 169, 196, 225, 256]"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("worker processes: 6\n"));
+    let pids: std::collections::HashSet<&str> = out.stdout.lines().filter_map(|l| l.split("(pid ").nth(1)).collect();
+    assert!(pids.len() <= 6, "{pids:?}");
+}
+
+#[test]
+fn process_queue_passes_every_message() {
+    let out = lesson("process_queue.rhai", &[]);
+    let got: Vec<&str> = out.stdout.lines().filter_map(|l| l.strip_prefix("got ")).collect();
+    assert_eq!(got, ["a", "b", "c", "d", "e"]);
+    assert!(out.stdout.ends_with("left in the queue: 0\n"));
+}
+
 #[test]
 fn every_script_is_tested() {
     let tests: String = std::fs::read_dir(repo("tests"))
