@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rhai::{Dynamic, FnPtr};
 use serde::{Deserialize, Serialize};
@@ -93,8 +93,11 @@ struct ProcShared {
     exit: watch::Sender<Option<i32>>,
 }
 
-fn live() -> &'static Mutex<HashMap<u32, Weak<ProcShared>>> {
-    static LIVE: OnceLock<Mutex<HashMap<u32, Weak<ProcShared>>>> = OnceLock::new();
+/// Children that have not exited. Strong references: a child whose
+/// handle the script dropped (`process(f, conn);` in an accept loop) is
+/// still waited for at exit, as Python waits for its processes.
+fn live() -> &'static Mutex<HashMap<u32, Arc<ProcShared>>> {
+    static LIVE: OnceLock<Mutex<HashMap<u32, Arc<ProcShared>>>> = OnceLock::new();
     LIVE.get_or_init(Default::default)
 }
 
@@ -189,8 +192,7 @@ pub fn processes() -> Vec<Process> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .values()
-        .filter_map(Weak::upgrade)
-        .map(|shared| Process { shared })
+        .map(|shared| Process { shared: shared.clone() })
         .filter(Process::is_alive)
         .collect();
     found.sort_by_key(Process::pid);
@@ -286,7 +288,8 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
                 return;
             }
         };
-        let _ = started_tx.send(Ok(child.id().unwrap_or(0)));
+        let pid_for_cleanup = child.id();
+        let _ = started_tx.send(Ok(pid_for_cleanup.unwrap_or(0)));
         if let Some(mut stdin) = child.stdin.take() {
             // A child that dies before reading its job reports through
             // its exit status.
@@ -300,6 +303,9 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
             Err(_) => -1,
         };
         exit_tx.send_replace(Some(code));
+        if let Some(pid) = pid_for_cleanup {
+            live().lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+        }
     });
     let pid = runtime::wait(started, None)?
         .map_err(|_| ScriptError::new("OSError", "the process launcher stopped"))?
@@ -310,9 +316,15 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
         daemon: AtomicBool::new(false),
         exit,
     });
-    live()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(pid, Arc::downgrade(&shared));
+    if shared.exit.borrow().is_none() {
+        live()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(pid, shared.clone());
+        // It may have exited, and missed the clean-up, in between.
+        if shared.exit.borrow().is_some() {
+            live().lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+        }
+    }
     Ok(Process { shared })
 }
