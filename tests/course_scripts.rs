@@ -462,6 +462,176 @@ fn process_per_client_server_with_a_pool_of_clients() {
 }
 
 #[test]
+fn timestamp_client_and_server_over_tcp_and_udp() {
+    for kind in ["tcp", "udp"] {
+        let mut cmd = repl();
+        cmd.arg(script("timestamp_server.rhai"))
+            .arg(kind)
+            .arg("127.0.0.1:0")
+            .stdin(Stdio::null());
+        let mut srv = Running::start(cmd);
+        let port = srv.line().rsplit(' ').next().unwrap_or_default().to_string();
+        let out = with_input(
+            &[&script("timestamp_client.rhai"), kind, &format!("127.0.0.1:{port}")],
+            "hello\nworld\n",
+        );
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{kind}: {}", out.stdout);
+        assert!(
+            lines[0].starts_with("> [") && lines[0].ends_with("] hello"),
+            "{kind}: {}",
+            out.stdout
+        );
+        assert!(lines[1].ends_with("] world"), "{kind}: {}", out.stdout);
+        // A Python client sees the same service.
+        let reply = python(&format!(
+            "from socket import *\nkind = '{kind}'\n\
+             s = socket(AF_INET, SOCK_STREAM if kind == 'tcp' else SOCK_DGRAM)\ns.settimeout(5)\n\
+             addr = ('127.0.0.1', {port})\n\
+             (s.connect(addr), s.send(b'py')) if kind == 'tcp' else s.sendto(b'py', addr)\nprint(s.recv(1024).decode())"
+        ));
+        let year = python("import time\nprint(time.strftime('%Y'))");
+        assert!(
+            reply.trim().ends_with(&format!("{}] py", year.trim())),
+            "{kind}: {reply}"
+        );
+        let _ = srv.child.kill();
+        let alone = with_input(&[&script("timestamp_client.rhai"), kind], "solo\n");
+        assert!(alone.stdout.contains("] solo"), "{kind}: {}", alone.stderr);
+    }
+}
+
+#[test]
+fn udp_sender_loop_sends_from_a_fixed_port() {
+    let out = lesson("udp_sender_loop.rhai", &["demo", "2", "0"]);
+    let senders: std::collections::HashSet<&str> = out.stdout.lines().collect();
+    assert_eq!(out.stdout.lines().count(), 2);
+    assert_eq!(senders.len(), 1, "both messages from one port: {}", out.stdout);
+    assert!(out.stdout.ends_with(": Hello 您好\n"), "{}", out.stdout);
+    // Against Python's receiver the source port is the one chosen.
+    let port = {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        probe.local_addr().map(|a| a.port()).unwrap_or(0)
+    };
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(
+        "import socket\ns = socket.socket(type=socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 0))\n\
+         print('port', s.getsockname()[1], flush=True)\n\
+         for i in range(2):\n    d, a = s.recvfrom(2048)\n    s.sendto(('from port %d' % a[1]).encode(), a)",
+    );
+    let mut py = Running::start(cmd);
+    let target = py.port();
+    let out = lesson(
+        "udp_sender_loop.rhai",
+        &[&format!("127.0.0.1:{target}"), "2", &port.to_string()],
+    );
+    assert_eq!(out.stdout, format!("from port {port}\nfrom port {port}\n"));
+    assert!(py.finish().status.success());
+}
+
+#[test]
+fn qq_chat_client_and_server() {
+    let mut cmd = repl();
+    cmd.arg(script("qq_chat_server.rhai"))
+        .arg("127.0.0.1:0")
+        .stdin(Stdio::piped());
+    let mut srv = Running::start(cmd);
+    let port = srv.line().rsplit(' ').next().unwrap_or_default().to_string();
+    if let Some(mut stdin) = srv.child.stdin.take() {
+        stdin
+            .write_all(b"  nice to meet you  \n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = with_input(
+        &[&script("qq_chat_client.rhai"), &format!("server=127.0.0.1:{port}")],
+        "nobody\nserver\nhello\nq\n",
+    );
+    assert!(out.stdout.contains("contacts: [\"server\"]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "message from [127.0.0.1:{port}]: \x1b[1;44mnice to meet you\x1b[0m"
+        )),
+        "{:?}",
+        out.stdout
+    );
+    // The server keeps serving; stop it and read what it showed.
+    let _ = srv.child.kill();
+    let srv = srv.finish();
+    assert!(srv.stdout.contains("\x1b[1;44mhello\x1b[0m"), "{:?}", srv.stdout);
+    let alone = with_input(&[&script("qq_chat_client.rhai")], "lily\nhi\nq\n");
+    assert!(alone.stdout.contains("lily read: hi"), "{}", alone.stdout);
+}
+
+/// Starts `name ARGS` and returns it with the last number of its first line.
+fn started(name: &str, args: &[&str], stdin: Stdio) -> (Running, u16) {
+    let mut cmd = repl();
+    cmd.arg(script(name)).args(args).stdin(stdin);
+    let mut running = Running::start(cmd);
+    let line = running.line();
+    let port = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| w.parse::<u16>().ok())
+        .find(|p| *p > 1000)
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (running, port)
+}
+
+#[test]
+fn python_clients_talk_to_the_other_servers() {
+    // Process per client.
+    let (srv, port) = started("tcp_process_server.rhai", &["127.0.0.1:0", "2"], Stdio::null());
+    let reply = python(&format!(
+        "import socket\nfor i in range(2):\n    c = socket.create_connection(('127.0.0.1', {port}), timeout=5)\n\
+         \x20   c.send(b'Hello server py'); print(c.recv(2048).decode())"
+    ));
+    assert_eq!(reply, "Hello Client\nHello Client\n");
+    assert!(srv.finish().status.success());
+    // QQ chat server.
+    let (mut srv, port) = started("qq_chat_server.rhai", &["127.0.0.1:0"], Stdio::piped());
+    if let Some(mut stdin) = srv.child.stdin.take() {
+        stdin.write_all(b"from rhai\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let reply = python(&format!(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(5)\n\
+         s.sendto('hi'.encode('utf-8'), ('127.0.0.1', {port}))\nprint(s.recvfrom(1024)[0].decode('utf-8'))"
+    ));
+    assert_eq!(reply, "from rhai\n");
+    let _ = srv.child.kill();
+    // User A of the UDP chat, with the seed's user B written in Python.
+    let (mut a, port) = started("udp_chat_a.rhai", &["127.0.0.1:0"], Stdio::piped());
+    if let Some(mut stdin) = a.child.stdin.take() {
+        stdin.write_all(b"hello python\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let reply = python(&format!(
+        "import socket\nudpclient = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nudpclient.settimeout(5)\n\
+         udpclient.sendto('hi A'.encode('utf-8'), ('127.0.0.1', {port}))\n\
+         print('A:>> ', udpclient.recvfrom(1024)[0].decode('utf-8'))\n\
+         udpclient.sendto(b'quit', ('127.0.0.1', {port}))"
+    ));
+    assert_eq!(reply, "A:>>  hello python\n");
+    assert!(a.finish().stdout.contains("B:>> hi A"));
+    // Broadcast receiver, with Python as the sender.
+    let (rx, port) = started("broadcast_receiver.rhai", &["0", "1"], Stdio::null());
+    let reply = python(&format!(
+        "from socket import *\nbd = socket(AF_INET, SOCK_DGRAM)\nbd.setsockopt(SOL_SOCKET, SO_BROADCAST, 1)\n\
+         bd.settimeout(5)\nbd.sendto(b'Hello Everyone!', ('127.255.255.255', {port}))\nprint(bd.recv(1024).decode()[:10])"
+    ));
+    assert_eq!(reply, "hello from\n");
+    assert!(rx.finish().stdout.contains("Hello Everyone! from 127.0.0.1"));
+}
+
+#[test]
+fn recvfrom_results_index_like_python_tuples() {
+    let out = run(&[
+        "-e",
+        r#"let s = socket("udp"); s.bind("127.0.0.1:0"); s.sendto("x", s.getsockname());
+           let r = s.recvfrom(10); print(type_of(r[0])); print(r[0].decode()); print(r[1] == s.getsockname());"#,
+    ]);
+    assert_eq!(out.stdout, "blob\nx\ntrue\n", "{}", out.stderr);
+}
+
+#[test]
 fn every_script_is_tested() {
     let tests: String = std::fs::read_dir(repo("tests"))
         .map(|dir| {

@@ -504,7 +504,7 @@ pub mod socket_api {
     #[rhai_fn(global, index_get, return_raw, pure)]
     pub fn received_index(m: &mut Received, index: INT) -> Result<Dynamic, Box<EvalAltResult>> {
         match index {
-            0 => Ok(m.data.clone().into()),
+            0 => Ok(Dynamic::from_blob(m.data.clone())),
             1 => Ok(m.addr.clone()),
             _ => Err(ScriptError::new(
                 "IndexError",
