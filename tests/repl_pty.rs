@@ -18,7 +18,12 @@ struct Screen {
 
 impl Screen {
     fn start(extra_env: &[(&str, &str)]) -> Screen {
+        Self::start_with(extra_env, &[])
+    }
+
+    fn start_with(extra_env: &[(&str, &str)], args: &[&str]) -> Screen {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_repl"));
+        cmd.args(args);
         let history = std::env::temp_dir().join(format!("sockrepl-test-history-{}", std::process::id()));
         cmd.env("XDG_DATA_HOME", history).env("TERM", "xterm");
         for (k, v) in extra_env {
@@ -255,4 +260,19 @@ fn ctrl_d_quits_and_says_tasks_stop() {
     s.line("let t = spawn(|| sleep(60));");
     s.type_text("\x04");
     s.wait_for("stopping 1 running task");
+}
+
+#[test]
+fn dash_i_runs_a_script_then_stays_with_its_variables() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("setup.rhai");
+    std::fs::write(
+        &file,
+        "let greeting = \"hello\";\nfn shout(x) { x.to_upper() }\nprint(\"loaded\");\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = Screen::start_with(&[("NO_COLOR", "1")], &["-i", &file.display().to_string()]);
+    s.wait_for("loaded");
+    s.line("shout(greeting)");
+    s.wait_for("\"HELLO\"");
 }
