@@ -25,17 +25,7 @@ fn server(name: &str) -> (Running, u16) {
 
 /// Runs a script with `input` piped to it.
 fn with_input(args: &[&str], input: &str) -> Output {
-    let mut child = repl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    }
-    common::finish(child, common::DEADLINE)
+    common::run_with_input(args, input)
 }
 
 fn python(code: &str) -> String {

@@ -49,17 +49,10 @@ fn the_engine_example_exchanges_over_tcp_and_is_refused_elsewhere() {
 
 #[test]
 fn the_custom_repl_has_its_own_function_and_banner() {
-    let mut child = std::process::Command::new(example("custom_repl"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        let _ = stdin.write_all(b"lab_port() * 2\nlet s = socket(\"udp\"); s.kind\n");
-    }
-    let out = common::finish(child, Duration::from_secs(20));
+    let out = common::run_command_with_input(
+        std::process::Command::new(example("custom_repl")),
+        "lab_port() * 2\nlet s = socket(\"udp\"); s.kind\n",
+    );
     assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(
         out.stdout,

@@ -2,41 +2,23 @@
 //! descriptor behind. Alone in its own test binary so that no other test's
 //! threads or sockets disturb the counts.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, fd_count, thread_count};
 
 use rhai::Scope;
 use sockrepl::runtime::{self, CancellationToken};
 use sockrepl::script::{self, Outcome};
-
-fn threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
-}
-
-/// Polls `check` for up to five seconds.
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < Duration::from_secs(5), "{what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
     // Start the shared runtime first: its worker threads live for the
     // whole process and belong in the baseline.
     assert_eq!(runtime::wait(async { 1 }, None), Ok(1));
-    let base_threads = threads();
-    let base_fds = fds();
+    let base_threads = thread_count();
+    let base_fds = fd_count();
 
     const SCRIPTS: usize = 20;
     let mut tokens = Vec::new();
@@ -55,7 +37,9 @@ fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
             script::run(&engine, &mut Scope::new(), "blocked", code)
         }));
     }
-    eventually("every script should open its socket", || fds() >= base_fds + SCRIPTS);
+    eventually("every script should open its socket", Duration::from_secs(5), || {
+        fd_count() >= base_fds + SCRIPTS
+    });
     std::thread::sleep(Duration::from_millis(100));
     assert!(handles.iter().all(|h| !h.is_finished()), "scripts should be blocked");
 
@@ -66,6 +50,12 @@ fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
         let outcome = handle.join().unwrap_or_else(|_| panic!("script thread panicked"));
         assert_eq!(outcome, Outcome::Interrupted);
     }
-    eventually("threads should return to the baseline", || threads() == base_threads);
-    eventually("file descriptors should return to the baseline", || fds() == base_fds);
+    eventually("threads should return to the baseline", Duration::from_secs(5), || {
+        thread_count() == base_threads
+    });
+    eventually(
+        "file descriptors should return to the baseline",
+        Duration::from_secs(5),
+        || fd_count() == base_fds,
+    );
 }

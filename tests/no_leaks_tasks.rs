@@ -2,38 +2,21 @@
 //! the thread and file descriptor counts to their baseline. Alone in its
 //! own test binary so no other test disturbs the counts.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, fd_count, thread_count};
 
 use rhai::Scope;
 use sockrepl::runtime::{self, threads};
 use sockrepl::script;
 
-fn threads_now() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
-}
-
-fn eventually(what: &str, limit: Duration, check: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "{what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn cancelling_100_blocked_tasks_leaks_nothing() {
     assert_eq!(runtime::wait(async { 1 }, None), Ok(1));
-    let base_threads = threads_now();
-    let base_fds = fds();
+    let base_threads = thread_count();
+    let base_fds = fd_count();
 
     let engine = script::new_engine();
     runtime::task::set_engine(engine.clone());
@@ -68,9 +51,9 @@ fn cancelling_100_blocked_tasks_leaks_nothing() {
 
     let limit = threads::KEEP_ALIVE + Duration::from_secs(8);
     eventually("threads should return to the baseline", limit, || {
-        threads_now() == base_threads
+        thread_count() == base_threads
     });
     eventually("file descriptors should return to the baseline", limit, || {
-        fds() == base_fds
+        fd_count() == base_fds
     });
 }

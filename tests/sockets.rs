@@ -139,18 +139,13 @@ fn script_arguments_and_path_are_visible() {
 
 #[test]
 fn piped_stdin_runs_as_a_script_and_input_reads_lines() {
-    let mut child = repl()
-        .arg("-e")
-        .arg(r#"let a = input("name? "); let b = input(); print(`${a}+${b}`); try { input() } catch (e) { print(e) }"#)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(b"ann\r\nbob\n").unwrap_or_else(|e| panic!("{e}"));
-    }
-    let out = common::finish(child, common::DEADLINE);
+    let out = common::run_with_input(
+        &[
+            "-e",
+            r#"let a = input("name? "); let b = input(); print(`${a}+${b}`); try { input() } catch (e) { print(e) }"#,
+        ],
+        "ann\r\nbob\n",
+    );
     assert!(
         out.stdout
             .starts_with("name? ann+bob\nEOFError: EOF when reading a line"),

@@ -62,6 +62,52 @@ fn collect(child: &mut Child) -> (String, String) {
     (stdout, stderr)
 }
 
+/// Runs `cmd` to completion with `input` on its standard input.
+pub fn run_command_with_input(mut cmd: Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    finish(child, DEADLINE)
+}
+
+/// Runs `repl ARGS...` with `input` piped in.
+pub fn run_with_input(args: &[&str], input: &str) -> Output {
+    let mut cmd = repl();
+    cmd.args(args);
+    run_command_with_input(cmd, input)
+}
+
+/// Threads of this process, from /proc.
+pub fn thread_count() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+/// Polls `check` every 10 ms until it holds, failing with `what` after `limit`.
+pub fn eventually(what: &str, limit: Duration, check: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Runs `repl ARGS...` to completion with empty stdin.
 pub fn run(args: &[&str]) -> Output {
     let child = repl()
