@@ -8,6 +8,7 @@ use sockrepl::repl::Repl;
 fn main() {
     // Lets scripts typed here start processes with process()/pool().
     sockrepl::process::run_child_if_requested();
+    // ANCHOR: builder
     Repl::builder()
         .prompt("lab> ")
         .banner(Some("Network lab shell: try lab_port() or help(socket)".into()))
@@ -17,4 +18,5 @@ fn main() {
         })
         .build()
         .run();
+    // ANCHOR_END: builder
 }

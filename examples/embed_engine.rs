@@ -10,16 +10,20 @@ use sockrepl::net::Endpoint;
 use sockrepl::net::policy::{self, Action};
 
 fn main() {
+    // ANCHOR: policy
     // Scripts may only use loopback addresses.
     policy::set_address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
         Endpoint::Inet(addr) if addr.ip().is_loopback() || addr.ip().is_unspecified() => Ok(()),
         Endpoint::Inet(_) => Err("this example allows loopback only".into()),
         Endpoint::Path(_) => Ok(()),
     });
+    // ANCHOR_END: policy
 
+    // ANCHOR: package
     // One line adds the whole script API to the engine.
     let mut engine = Engine::new();
     SockPackage::new().register_into_engine(&mut engine);
+    // ANCHOR_END: package
 
     // A TCP exchange inside one script: the kernel queues the connection
     // until accept() takes it.

@@ -119,6 +119,32 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
                 entry.example = example;
             }
         }
+        // `spawn` and `help` are syntax (spawn is a reserved word in Rhai),
+        // so the metadata does not list them.
+        for doc in [
+            FnDoc {
+                name: "spawn".into(),
+                signatures: vec![
+                    "spawn(closure) -> Task".into(),
+                    "spawn(function, args...) -> Task".into(),
+                ],
+                doc: "Runs a function as a task, at the same time as the caller (Python's\n\
+                      `Thread(target=f, args=...).start()`). The task gets copies of its arguments\n\
+                      and captured variables; sockets, locks, queues and `value()` cells are\n\
+                      handles and stay shared. Returns a task with `join()`, `join(secs)`,\n\
+                      `is_alive()`, `cancel()`, `name`, `id`, `daemon`, `state`."
+                    .into(),
+                example: "let t = spawn(|| 6 * 7);\nprint(t.join());   // 42".into(),
+            },
+            FnDoc {
+                name: "help".into(),
+                signatures: vec!["help()".into(), "help(name)".into()],
+                doc: "Lists every function, or shows one's forms, description and example.".into(),
+                example: "help(recvfrom)".into(),
+            },
+        ] {
+            docs.insert(doc.name.clone(), doc);
+        }
         for doc in docs.values_mut() {
             doc.signatures.sort();
         }
@@ -148,6 +174,41 @@ pub fn help_text(name: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The book's function reference, generated from the same metadata.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Function reference\n\n\
+         Every function a script can call, generated from the engine's own function\n\
+         metadata (the doc comments in `src/package/`). A test fails when this page and\n\
+         the engine disagree; `SOCKREPL_BLESS=1 cargo test --test book` rewrites it.\n",
+    );
+    out.push_str(&format!(
+        "\nConstants, with Linux's values: {}.\n",
+        super::CONSTANTS
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for doc in functions().values() {
+        out.push_str(&format!(
+            "\n## {}\n\n```text\n{}\n```\n",
+            doc.name,
+            doc.signatures.join("\n")
+        ));
+        if !doc.doc.is_empty() {
+            out.push_str(&format!("\n{}\n", doc.doc));
+        }
+        if !doc.example.is_empty() {
+            out.push_str(&format!(
+                "\n```rhai\n// not runnable: an excerpt that uses names from its context\n{}\n```\n",
+                doc.example
+            ));
+        }
+    }
+    out
 }
 
 /// Function names close to `name`, for "did you mean".
