@@ -97,7 +97,12 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
         let mut engine = Engine::new_raw();
         SockPackage::new().register_into_engine(&mut engine);
         let json = engine.gen_fn_metadata_to_json(false).unwrap_or_default();
-        let metadata: Metadata = serde_json::from_str(&json).unwrap_or(Metadata { functions: Vec::new() });
+        let mut metadata: Metadata = serde_json::from_str(&json).unwrap_or(Metadata { functions: Vec::new() });
+        // The engine lists functions in hash order, which varies between
+        // runs; sort so each name's doc comes from the same overload.
+        metadata
+            .functions
+            .sort_by(|a, b| (&a.name, &a.signature).cmp(&(&b.name, &b.signature)));
         let mut docs: BTreeMap<String, FnDoc> = BTreeMap::new();
         for f in metadata.functions {
             if is_internal(&f.name) {
