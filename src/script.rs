@@ -158,10 +158,16 @@ fn outcome_of(err: &EvalAltResult, name: &str, source: &str) -> Outcome {
 /// Renders an error with the failing source line and a caret under the
 /// column, the chain of function calls that led there, then any hint.
 pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
+    // Each frame's call site is in its caller's file; a frame with a
+    // source name is a function of an imported module.
     let mut calls = Vec::new();
     let mut inner = err;
-    while let EvalAltResult::ErrorInFunctionCall(func, _, next, pos) = inner {
-        calls.push((func.clone(), *pos));
+    let mut here = Located::main(name, source);
+    while let EvalAltResult::ErrorInFunctionCall(func, src, next, pos) = inner {
+        calls.push((func.clone(), *pos, here.name.clone()));
+        if !src.is_empty() {
+            here = Located::module(name, src);
+        }
         inner = next;
     }
     let message = match inner {
@@ -190,8 +196,8 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
 
     let mut out = format!("error: {message}\n");
     let pos = inner.position();
-    write_location(&mut out, name, source, pos);
-    for (func, pos) in calls.iter() {
+    write_location(&mut out, &here.name, &here.text, pos);
+    for (func, pos, name) in calls.iter() {
         let func = if func.starts_with("anon$") {
             "a closure"
         } else {
@@ -210,6 +216,33 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
         let _ = writeln!(out, "hint: {hint}");
     }
     out
+}
+
+/// A file an error points into: the script, or a module it imported.
+struct Located {
+    name: String,
+    text: String,
+}
+
+impl Located {
+    fn main(name: &str, text: &str) -> Located {
+        Located {
+            name: name.to_string(),
+            text: text.to_string(),
+        }
+    }
+
+    /// `import "lib"` in `scripts/x.rhai` is `scripts/lib.rhai`.
+    fn module(script: &str, module: &str) -> Located {
+        let path = std::path::Path::new(script)
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join(format!("{module}.rhai"));
+        Located {
+            name: path.display().to_string(),
+            text: std::fs::read_to_string(&path).unwrap_or_default(),
+        }
+    }
 }
 
 /// Rhai's own text ends with " (line L, position C)"; the location is

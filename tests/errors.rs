@@ -228,3 +228,20 @@ fn command_line_usage() {
     let exit = run(&["-e", "print(1); exit(7); print(2);"]);
     assert_eq!((exit.status.code(), exit.stdout.as_str()), (Some(7), "1\n"));
 }
+
+#[test]
+fn errors_inside_an_imported_module_point_into_that_module() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("lib.rhai"), "fn boom(x) {\n    socket(x)\n}\n").unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("main.rhai");
+    std::fs::write(&main, "import \"lib\" as lib;\nlet k = \"sctp\";\nlib::boom(k);\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let main = main.display().to_string();
+    let out = run(&[&main]);
+    assert_eq!(out.status.code(), Some(1));
+    let lib = dir.path().join("lib.rhai").display().to_string();
+    let expected = format!(
+        "error: ValueError: unknown socket kind \"sctp\"\n  --> {lib}:2:5\n   |\n 2 |     socket(x)\n   |     ^\n   = in call to boom at {main}:3:6\n"
+    );
+    assert!(out.stderr.starts_with(&expected), "{}", out.stderr);
+}
