@@ -165,7 +165,9 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
     let mut here = Located::main(name, source);
     while let EvalAltResult::ErrorInFunctionCall(func, src, next, pos) = inner {
         calls.push((func.clone(), *pos, here.name.clone()));
-        if !src.is_empty() {
+        if src == name {
+            here = Located::main(name, source);
+        } else if !src.is_empty() {
             here = Located::module(name, src);
         }
         inner = next;
