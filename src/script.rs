@@ -14,7 +14,8 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Position, Scope};
 use crate::SockPackage;
 use crate::package::system::ExitRequest;
 use crate::runtime::{self, task};
-use std::sync::Arc;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
 
 /// An engine with the whole script API registered, shared so that tasks
 /// can run on it too.
@@ -29,8 +30,67 @@ pub fn new_raw_engine() -> Engine {
     // Rhai's defaults (64 / 32) reject ordinary teaching code such as a
     // string interpolation inside an `if` inside a loop in a function.
     engine.set_max_expr_depths(256, 128);
+    limits().apply(&mut engine);
     SockPackage::new().register_into_engine(&mut engine);
     engine
+}
+
+/// How much a script may do: Rhai's safety limits, settable from the
+/// command line (`repl --max-operations N ...`). Zero means unlimited,
+/// which is the default because course servers run until stopped.
+///
+/// The sizes bound memory: no string, array, blob or map a script builds
+/// (received data included) can grow past them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Operations one run may take (a task or process counts its own).
+    pub operations: u64,
+    /// Bytes in one string.
+    pub string_size: usize,
+    /// Items in one array, or bytes in one blob.
+    pub array_size: usize,
+    /// Entries in one object map.
+    pub map_size: usize,
+    /// Nested function calls; zero means [`DEFAULT_CALL_DEPTH`].
+    pub call_depth: usize,
+}
+
+/// How deep functions may call each other unless told otherwise. Rhai's own
+/// default differs between debug and release builds (8 and 64); a script
+/// should not behave differently in the two.
+pub const DEFAULT_CALL_DEPTH: usize = 64;
+
+impl Limits {
+    /// Sets these limits on `engine`.
+    pub fn apply(&self, engine: &mut Engine) {
+        engine.set_max_operations(self.operations);
+        engine.set_max_string_size(self.string_size);
+        engine.set_max_array_size(self.array_size);
+        engine.set_max_map_size(self.map_size);
+        engine.set_max_call_levels(match self.call_depth {
+            0 => DEFAULT_CALL_DEPTH,
+            depth => depth,
+        });
+    }
+}
+
+static LIMITS: RwLock<Limits> = RwLock::new(Limits {
+    operations: 0,
+    string_size: 0,
+    array_size: 0,
+    map_size: 0,
+    call_depth: 0,
+});
+
+/// Sets the limits every engine made after this call gets, and that child
+/// processes inherit.
+pub fn set_limits(limits: Limits) {
+    *LIMITS.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = limits;
+}
+
+/// The limits set by [`set_limits`].
+pub fn limits() -> Limits {
+    *LIMITS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Fixes the seed Rhai hashes function names with, so that a child
@@ -180,6 +240,13 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
         Some((message, hint)) => (message.to_string(), Some(hint.to_string())),
         None => (message, None),
     };
+    let message = match limit_error(inner) {
+        Some((limit_message, limit_hint)) => {
+            hint = Some(limit_hint);
+            limit_message
+        }
+        None => message,
+    };
     if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
         let name = signature.split([' ', '(']).next().unwrap_or_default();
         let close = crate::package::docs::similar(name);
@@ -218,6 +285,41 @@ pub fn render(err: &EvalAltResult, name: &str, source: &str) -> String {
         let _ = writeln!(out, "hint: {hint}");
     }
     out
+}
+
+/// The message and hint for an error raised by one of the [`Limits`].
+fn limit_error(err: &EvalAltResult) -> Option<(String, String)> {
+    let limits = limits();
+    let raise = |flag: &str| format!("raise {flag} if the script really needs more");
+    Some(match err {
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            format!("the script ran more than {} operations", limits.operations),
+            format!("look for a loop that never ends, or {}", raise("--max-operations")),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            format!(
+                "functions called each other more than {} deep",
+                match limits.call_depth {
+                    0 => DEFAULT_CALL_DEPTH,
+                    depth => depth,
+                }
+            ),
+            format!("look for recursion that never stops, or {}", raise("--max-call-depth")),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("string") => (
+            format!("a string grew longer than {} bytes", limits.string_size),
+            raise("--max-string-size"),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("map") => (
+            format!("an object map grew past {} entries", limits.map_size),
+            raise("--max-map-size"),
+        ),
+        EvalAltResult::ErrorDataTooLarge(..) => (
+            format!("an array or blob grew past {} items", limits.array_size),
+            raise("--max-array-size"),
+        ),
+        _ => return None,
+    })
 }
 
 /// A file an error points into: the script, or a module it imported.

@@ -29,11 +29,39 @@ struct Cli {
     /// Arguments for the script, visible to it as ARGS.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+    /// Stop the script after N operations (each task and process counts its own; 0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_operations: u64,
+    /// Longest string a script may build, in bytes (0 = no limit).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    max_string_size: usize,
+    /// Most items in one array or bytes in one blob, received data included (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_array_size: usize,
+    /// Most entries in one object map (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_map_size: usize,
+    /// How deep functions may call each other.
+    #[arg(long, value_name = "N", default_value_t = script::DEFAULT_CALL_DEPTH)]
+    max_call_depth: usize,
+}
+
+impl Cli {
+    fn limits(&self) -> script::Limits {
+        script::Limits {
+            operations: self.max_operations,
+            string_size: self.max_string_size,
+            array_size: self.max_array_size,
+            map_size: self.max_map_size,
+            call_depth: self.max_call_depth,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     sockrepl::process::run_child_if_requested();
     let cli = Cli::parse();
+    script::set_limits(cli.limits());
     if cli.interactive || (cli.eval.is_none() && cli.file.is_none() && std::io::stdin().is_terminal()) {
         let mut shell = Repl::builder().build();
         if let Some(file) = &cli.file

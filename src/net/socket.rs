@@ -462,7 +462,7 @@ impl Socket {
         let mut buf = vec![0u8; max];
         let n = self.io(Ready::Read, || "recv".into(), |mut s| s.read(&mut buf))?;
         buf.truncate(n);
-        Ok(buf)
+        Ok(fit(buf))
     }
 
     /// Receives one datagram (or stream chunk) and who sent it.
@@ -477,6 +477,7 @@ impl Socket {
         // SAFETY: recv_from reports that the kernel wrote `n` bytes into the
         // start of the spare capacity, so those bytes are initialised.
         unsafe { buf.set_len(n) };
+        let buf = fit(buf);
         let from = match from.as_socket() {
             Some(_) => Endpoint::from_sockaddr(&from),
             // Streams report no sender: the sender is the peer.
@@ -695,5 +696,29 @@ impl fmt::Display for Socket {
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// Gives back the unused part of a receive buffer, so that keeping many
+/// short replies to `recv(65536)` does not keep 64 KiB each.
+fn fit(mut buf: Vec<u8>) -> Vec<u8> {
+    if buf.capacity() > 2 * buf.len() + 4096 {
+        buf.shrink_to_fit();
+    }
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_short_receive_does_not_keep_its_whole_buffer() {
+        let mut buf = Vec::with_capacity(65536);
+        buf.extend_from_slice(b"hello");
+        assert!(fit(buf).capacity() < 4096);
+        let mut full = Vec::with_capacity(1000);
+        full.extend_from_slice(&[0; 900]);
+        assert_eq!(fit(full).capacity(), 1000, "a nearly full buffer is kept as is");
     }
 }

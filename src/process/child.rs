@@ -36,6 +36,7 @@ fn child_main() -> i32 {
         }
     };
     script::pin_hashing_seed(job.hashing_seed);
+    script::set_limits(job.limits);
     let token = CancellationToken::new();
     runtime::set_cancel_token(token.clone());
     if let Err(err) = runtime::cancel_on_ctrl_c(token) {

@@ -52,6 +52,8 @@ pub struct Job {
     /// The parent's function-name hashing seed (see
     /// [`crate::script::pin_hashing_seed`]).
     pub hashing_seed: Option<[u64; 4]>,
+    /// The parent's limits, so a child cannot do more than its parent.
+    pub limits: crate::script::Limits,
     /// What to run.
     pub work: Work,
 }
@@ -250,6 +252,7 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
         script_text: source.text.clone(),
         name: format!("Process-{number}"),
         hashing_seed: *rhai::config::hashing::get_hashing_seed(),
+        limits: crate::script::limits(),
         work,
     };
     let body = serde_json::to_vec(&job).map_err(|e| ScriptError::new("OSError", e.to_string()))?;
