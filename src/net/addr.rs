@@ -60,6 +60,9 @@ pub fn parse(text: &str) -> Result<HostPort> {
         let port_text = after
             .strip_prefix(':')
             .ok_or_else(|| bad("missing ':port' after ']'"))?;
+        if !host.contains(':') {
+            return Err(bad("brackets are only for IPv6 addresses, like \"[::1]:9999\""));
+        }
         (host, port_text)
     } else {
         let (host, port_text) = text.rsplit_once(':').ok_or_else(|| bad("missing ':port'"))?;
@@ -154,8 +157,34 @@ mod tests {
     }
 
     #[test]
+    fn every_parsed_address_prints_back_to_itself() {
+        for text in [
+            "127.0.0.1:80",
+            "[::1]:9",
+            ":0",
+            "[fe80::1%lo]:5",
+            "[a:b]:1",
+            "host name:7",
+        ] {
+            let parsed = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(parse(&parsed.to_string()).ok(), Some(parsed), "{text}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_text_with_an_example() {
-        for text in ["127.0.0.1", "host:http", "::1:80", "[::1]80", "h:70000", "h:-1"] {
+        // "[W\t\x11A]:6" was found by fuzz/fuzz_targets/address.rs: it parsed,
+        // but printed without brackets it no longer did.
+        for text in [
+            "127.0.0.1",
+            "host:http",
+            "::1:80",
+            "[::1]80",
+            "h:70000",
+            "h:-1",
+            "[W\t\x11A]:6",
+            "[localhost]:80",
+        ] {
             let err = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.starts_with("ValueError: "), "{text}: {err}");
             assert!(err.contains("hint: "), "{text}: {err}");

@@ -22,14 +22,23 @@ pub const COMMANDS: &[(&str, &str)] = &[
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `:help [name]`
     Help(Option<String>),
+    /// `:tasks`
     Tasks,
+    /// `:sockets`
     Sockets,
+    /// `:kill N`
     Kill(u64),
+    /// `:load FILE`
     Load(String),
+    /// `:save FILE`
     Save(String),
+    /// `:vars`
     Vars,
+    /// `:reset`
     Reset,
+    /// `:quit`
     Quit,
 }
 

@@ -20,6 +20,8 @@ const KEYWORDS: &[&str] = &[
     "try", "catch", "throw", "true", "false", "spawn", "import", "export", "as", "switch", "private", "this",
 ];
 
+/// What rustyline asks about the line being typed: completions, colours,
+/// hints, and whether Enter finishes the input.
 pub struct ReplHelper {
     engine: Arc<Engine>,
     /// Variables defined so far, for completion.
@@ -31,6 +33,8 @@ pub struct ReplHelper {
 }
 
 impl ReplHelper {
+    /// A helper completing the functions `engine` knows; `colour` turns
+    /// highlighting on.
     pub fn new(engine: Arc<Engine>, colour: bool) -> ReplHelper {
         let mut functions: Vec<String> = engine
             .gen_fn_signatures(true)

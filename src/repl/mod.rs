@@ -12,8 +12,8 @@
 //! [`Repl::builder`] lets another program ship this shell with its own
 //! functions, prompt, history file and banner.
 
-mod commands;
-mod helper;
+pub mod commands;
+pub mod helper;
 pub mod show;
 
 use std::io::IsTerminal;
