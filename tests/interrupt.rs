@@ -18,6 +18,10 @@ fn interrupt(code: &str) {
     // Give the script a moment to enter its blocking call.
     std::thread::sleep(Duration::from_millis(100));
     let pid = i32::try_from(running.child.id()).unwrap_or_else(|_| panic!("pid out of range"));
+    let children = children_of(running.child.id());
+    if code.contains("pool(") {
+        assert!(!children.is_empty(), "{code}: the pool should have started its workers");
+    }
     let sent = Instant::now();
     // SAFETY: kill only sends a signal to our own child process.
     let rc = unsafe { libc::kill(pid, libc::SIGINT) };
@@ -29,6 +33,33 @@ fn interrupt(code: &str) {
     assert_eq!(out.status.code(), Some(130), "{code}\nstderr: {}", out.stderr);
     assert!(took < Duration::from_secs(1), "{code}: took {took:?}");
     assert!(out.stderr.contains("KeyboardInterrupt"), "{}", out.stderr);
+    for child in children {
+        common::eventually(
+            &format!("{code}: child process {child} should be gone"),
+            Duration::from_secs(5),
+            || gone(child),
+        );
+    }
+}
+
+/// The child processes of `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        found.extend(list.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+    }
+    found
+}
+
+/// Gone, or a zombie waiting for init to reap it: not running.
+fn gone(pid: i32) -> bool {
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    state.is_empty() || state.split(") ").nth(1).is_some_and(|s| s.starts_with('Z'))
 }
 
 #[test]
@@ -75,4 +106,65 @@ fn interrupts_a_busy_loop() {
 #[test]
 fn a_caught_interrupt_still_ends_the_script() {
     interrupt(r#"print("ready"); try { sleep(100); } catch (e) { } loop { }"#);
+}
+
+#[test]
+fn interrupts_join() {
+    interrupt(r#"let t = spawn(|| sleep(100)); print("ready"); t.join();"#);
+}
+
+#[test]
+fn interrupts_lock_acquire() {
+    interrupt(r#"let l = lock(); l.acquire(); let t = spawn(|l| l.acquire(), l); print("ready"); l.acquire();"#);
+}
+
+#[test]
+fn interrupts_queue_get() {
+    interrupt(r#"let q = queue(); print("ready"); q.get();"#);
+}
+
+#[test]
+fn interrupts_queue_put_on_a_full_queue() {
+    interrupt(r#"let q = queue(1); q.put(1); print("ready"); q.put(2);"#);
+}
+
+#[test]
+fn interrupts_sendall_to_a_peer_that_does_not_read() {
+    interrupt(
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; print("ready"); c.sendall(blob(64 * 1048576, 0));"#,
+    );
+}
+
+#[test]
+fn interrupts_pool_results() {
+    // The pool's worker processes are checked to be gone, like every child.
+    interrupt(
+        r#"fn slow(x) { sleep(100); x } let p = pool(2); let r = p.apply_async(slow, [1]); print("ready"); r.get();"#,
+    );
+}
+
+/// The child processes of a script interrupted in `join` are gone too.
+#[test]
+fn interrupts_process_join_and_leaves_no_child() {
+    let code = r#"fn slow() { sleep(100); } let p = process(slow); print(`pid ${p.pid}`); print("ready"); p.join();"#;
+    let mut cmd = repl();
+    cmd.arg("-e").arg(code).stdin(Stdio::piped());
+    let mut running = Running::start(cmd);
+    let child: i32 = running
+        .line()
+        .strip_prefix("pid ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("expected the child's pid"));
+    assert_eq!(running.line(), "ready");
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = i32::try_from(running.child.id()).unwrap_or_else(|_| panic!("pid out of range"));
+    // SAFETY: kill only sends a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let stdin = running.child.stdin.take();
+    let out = finish(running.child, Duration::from_secs(5));
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", out.stderr);
+    common::eventually("the child process should be gone", Duration::from_secs(5), || {
+        gone(child)
+    });
 }
