@@ -645,3 +645,63 @@ fn tftp_hpa_and_curl_download_from_our_server() {
     assert!(status.success());
     assert_eq!(sha256(&copy), sha256(&root.path().join("ours.bin")));
 }
+
+/// Twenty transfers at once through twenty lossy paths (10% of packets
+/// dropped, 5% duplicated, each path its own pattern) to one server:
+/// fourteen downloads and six uploads, every file exact.
+#[test]
+fn twenty_simultaneous_transfers_under_ten_percent_loss_are_exact() {
+    const TRANSFERS: usize = 20;
+    const UPLOADS: usize = 6;
+    let root = tempdir();
+    let work = tempdir();
+    for i in 0..TRANSFERS {
+        write(
+            &root.path().join(format!("file{i}")),
+            &random_bytes(60_000 + i * 1_111, 500 + i as u64),
+        );
+        write(
+            &work.path().join(format!("local{i}")),
+            &random_bytes(50_000 + i * 777, 900 + i as u64),
+        );
+    }
+    let server = our_server(root.path(), &["--write", "--timeout", "0.2"]);
+    let relays: Vec<LossyRelay> = (0..TRANSFERS)
+        .map(|i| LossyRelay::start(server.port, 10, 7_000 + i as u64))
+        .collect();
+    let transfers: Vec<_> = relays
+        .iter()
+        .enumerate()
+        .map(|(i, relay)| {
+            let address = format!("127.0.0.1:{}", relay.port);
+            let root = root.path().to_path_buf();
+            let work = work.path().to_path_buf();
+            std::thread::spawn(move || {
+                let windowed = ["--blksize", "1024", "--windowsize", "4", "--timeout", "0.2"];
+                let options: &[&str] = if i % 2 == 0 { &["--timeout", "0.2"] } else { &windowed };
+                if i < UPLOADS {
+                    let local = work.join(format!("local{i}")).display().to_string();
+                    let remote = format!("up{i}");
+                    let mut args = vec!["put", &address, &local, &remote];
+                    args.extend_from_slice(options);
+                    let out = client(&args);
+                    (i, out, PathBuf::from(local), root.join(remote))
+                } else {
+                    let copy = work.join(format!("copy{i}")).display().to_string();
+                    let remote = format!("file{i}");
+                    let mut args = vec!["get", &address, &remote, &copy];
+                    args.extend_from_slice(options);
+                    let out = client(&args);
+                    (i, out, root.join(remote), PathBuf::from(copy))
+                }
+            })
+        })
+        .collect();
+    for transfer in transfers {
+        let (i, out, original, copy) = transfer.join().unwrap_or_else(|_| panic!("transfer thread panicked"));
+        assert!(out.status.success(), "transfer {i}: {}", out.stderr);
+        wait_for(&copy);
+        assert_eq!(sha256(&copy), sha256(&original), "transfer {i} is not exact");
+    }
+    drop(relays);
+}
