@@ -3,18 +3,31 @@
 //! Going through the reactor costs two thread hand-offs per wait (kernel →
 //! runtime worker → script thread), which dominates lock-step protocols
 //! like TFTP where every packet waits for the previous reply. Sockets
-//! therefore wait with `ppoll` on the script's own thread, in slices of
-//! [`SLICE`], checking the thread's cancellation token between slices, so
-//! Ctrl-C and `cancel()` still interrupt within a slice.
+//! therefore wait with `ppoll` on the script's own thread.
+//!
+//! The wait must still end when the thread's script is cancelled, without
+//! waking up to check: a server holding 10,000 idle connections has
+//! 10,000 threads in this wait, and waking each every few milliseconds
+//! would keep the machine busy doing nothing. So the wait registers a
+//! waker with the thread's cancellation token (which also fires when a
+//! parent token is cancelled); cancelling sends the thread `SIGRTMIN+4`,
+//! which interrupts its `ppoll`. The signal is blocked on the thread except
+//! inside `ppoll` (its mask argument), so a signal sent just before the
+//! call is not lost: it stays pending and ends the call at once.
 
+use std::future::Future;
 use std::os::fd::RawFd;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, Once};
+use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use super::is_cancelled;
+use super::{cancel_token, is_cancelled};
 use crate::error::ScriptError;
 
-/// The longest a wait goes without checking for cancellation.
-pub const SLICE: Duration = Duration::from_millis(25);
+/// The longest a wait goes without looking at its token anyway: a safety
+/// net only, since cancelling wakes the wait at once.
+pub const SLICE: Duration = Duration::from_secs(5);
 
 /// What to wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +36,82 @@ pub enum Ready {
     Read,
     /// Writable.
     Write,
+}
+
+/// The signal that interrupts a waiting thread: a real-time signal no
+/// other part of the process uses (an embedder that uses `SIGRTMIN+4`
+/// itself must not deliver it to script threads).
+fn wake_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 4
+}
+
+extern "C" fn ignore(_: libc::c_int) {}
+
+thread_local! {
+    /// The signal mask for `ppoll`: this thread's mask without the wake
+    /// signal, which is blocked everywhere else on the thread.
+    static WAIT_MASK: Option<libc::sigset_t> = block_wake_signal();
+}
+
+fn block_wake_signal() -> Option<libc::sigset_t> {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        // SAFETY: installs a handler that does nothing, for a signal only
+        // this module sends; without SA_RESTART so that ppoll returns.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(wake_signal(), &action, std::ptr::null_mut());
+        }
+    });
+    // SAFETY: plain signal-set manipulation on local values, and changing
+    // the calling thread's own mask.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, wake_signal());
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old) != 0 {
+            return None;
+        }
+        libc::sigdelset(&mut old, wake_signal());
+        Some(old)
+    }
+}
+
+/// Interrupts one thread's `ppoll` while that thread is in [`wait_fd`].
+struct Interrupter {
+    /// The waiting thread; `None` once it left the wait, so that a late
+    /// wake-up never signals a thread that may have exited.
+    thread: Mutex<Option<libc::pthread_t>>,
+}
+
+impl Wake for Interrupter {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Ok(thread) = self.thread.lock()
+            && let Some(thread) = *thread
+        {
+            // SAFETY: the thread is inside wait_fd (it clears this under
+            // the same lock before leaving), so it is alive.
+            unsafe { libc::pthread_kill(thread, wake_signal()) };
+        }
+    }
+}
+
+/// Clears the interrupter when the wait ends, however it ends.
+struct Leaving(Arc<Interrupter>);
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        if let Ok(mut thread) = self.0.thread.lock() {
+            *thread = None;
+        }
+    }
 }
 
 /// Waits until `fd` is ready (or in error, which the next call reports),
@@ -34,24 +123,40 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
         Ready::Read => libc::POLLIN,
         Ready::Write => libc::POLLOUT,
     };
+    let mask = WAIT_MASK.with(|mask| *mask);
+    let token = cancel_token();
+    let mut cancelled = pin!(token.cancelled());
+    // SAFETY: pthread_self has no preconditions.
+    let interrupter = Arc::new(Interrupter {
+        thread: Mutex::new(Some(unsafe { libc::pthread_self() })),
+    });
+    let _leaving = Leaving(interrupter.clone());
+    let waker = Waker::from(interrupter);
+    // Registers the waker with the token (and so with its parents).
+    if cancelled.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+        return Err(ScriptError::interrupted());
+    }
+    // Without a mask the signal cannot be used; fall back to short slices.
+    let longest = if mask.is_some() { SLICE } else { Duration::from_millis(25) };
     loop {
         if is_cancelled() {
             return Err(ScriptError::interrupted());
         }
         let slice = match deadline {
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left.min(SLICE),
+                Some(left) if !left.is_zero() => left.min(longest),
                 _ => return Err(ScriptError::timed_out()),
             },
-            None => SLICE,
+            None => longest,
         };
         let mut pfd = libc::pollfd { fd, events, revents: 0 };
         let spec = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::c_long::try_from(slice.as_nanos()).unwrap_or(25_000_000),
+            tv_sec: libc::time_t::try_from(slice.as_secs()).unwrap_or(5),
+            tv_nsec: libc::c_long::try_from(slice.subsec_nanos()).unwrap_or(0),
         };
-        // SAFETY: one valid pollfd, a valid timespec, and no signal mask.
-        let n = unsafe { libc::ppoll(&mut pfd, 1, &spec, std::ptr::null()) };
+        let mask_ptr = mask.as_ref().map_or(std::ptr::null(), |m| m as *const libc::sigset_t);
+        // SAFETY: one valid pollfd, a valid timespec, a valid mask or null.
+        let n = unsafe { libc::ppoll(&mut pfd, 1, &spec, mask_ptr) };
         if n > 0 {
             return Ok(());
         }
@@ -61,5 +166,43 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
                 return Err(ScriptError::os(&err, "poll"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{CancellationToken, set_cancel_token};
+
+    /// A wait with nothing to wake it but the token ends as soon as the
+    /// token (here its parent) is cancelled, long before the safety slice.
+    #[test]
+    fn cancelling_a_parent_token_wakes_the_wait_at_once() {
+        let (reader, _writer) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let parent = CancellationToken::new();
+        let child = parent.child_token();
+        let waiting = std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            set_cancel_token(child);
+            let start = Instant::now();
+            let result = wait_fd(reader.as_raw_fd(), Ready::Read, None);
+            (result, start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        parent.cancel();
+        let (result, took) = waiting.join().unwrap_or_else(|_| panic!("waiting thread panicked"));
+        assert_eq!(result, Err(ScriptError::interrupted()));
+        assert!(took < SLICE, "the wait should end when cancelled, took {took:?}");
+    }
+
+    #[test]
+    fn a_ready_socket_and_a_timeout_still_end_the_wait() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
+        let timeout = wait_fd(reader.as_raw_fd(), Ready::Read, Some(Duration::from_millis(20)));
+        assert_eq!(timeout, Err(ScriptError::timed_out()));
+        writer.write_all(b"x").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(wait_fd(reader.as_raw_fd(), Ready::Read, None), Ok(()));
     }
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Scale: N idle TCP connections (default 10,000) held open against the
+# course's task-per-client server (scripts/tcp_upper_server_threaded.rhai,
+# a task and so an OS thread per client), its resident memory while it
+# holds them, and whether every connection still gets its answer. Python's
+# threaded server (bench/upper_server_threaded.py) is measured the same way.
+#   bench/scale.sh [N]      bench/scale.sh --short   (200 connections, for CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=10000
+[ "${1:-}" = "--short" ] && n=200
+[[ "${1:-}" =~ ^[0-9]+$ ]] && n=$1
+# Each side needs a descriptor per connection.
+ulimit -n $((n + 1024)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cargo build --release --quiet
+cargo build --release --quiet --bench native
+native=$(ls -t target/release/deps/native-* | grep -v '\.d$' | head -1)
+
+rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+threads() { awk '/^Threads/ { print $2 }' "/proc/$1/status"; }
+
+measure() { # name, server command...
+    local name=$1; shift
+    local log=target/scale-server.log
+    "$@" 127.0.0.1:0 >"$log" 2>&1 &
+    local server=$! port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { echo "$name did not start: $(cat "$log")" >&2; exit 1; }
+    local idle
+    idle=$(rss_mib "$server")
+    coproc HOLD { "$native" hold "$port" "$n"; }
+    local held answered
+    read -r -t 600 held <&"${HOLD[0]}"
+    # Let the server accept and start a task for every connection.
+    for _ in $(seq 600); do
+        [ "$(grep -c ' connected' "$log")" -ge "$n" ] && break
+        sleep 0.1
+    done
+    local rss tasks
+    rss=$(rss_mib "$server")
+    tasks=$(threads "$server")
+    echo go >&"${HOLD[1]}"
+    read -r -t 600 answered <&"${HOLD[0]}"
+    wait "$HOLD_PID" 2>/dev/null || true
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    printf '%-10s %12s %10s %14s %12s %14s\n' "$name" "${held#held }" "$tasks" "$idle MiB" "$rss MiB" "${answered#answered }"
+}
+
+printf '%-10s %12s %10s %14s %12s %14s\n' server connections threads "rss before" "rss held" answered
+measure sockrepl target/release/repl scripts/tcp_upper_server_threaded.rhai
+measure python python3 bench/upper_server_threaded.py
