@@ -188,7 +188,10 @@ fn main() -> Result<()> {
             let (rate, errors) = clients(port, number(&args, 2, 200)?, number(&args, 3, 100)?)?;
             println!("{rate:.0} {errors}");
         }
-        Some("hold") => hold(u16::try_from(number(&args, 1, 8000)?)?, usize::try_from(number(&args, 2, 10000)?)?)?,
+        Some("hold") => hold(
+            u16::try_from(number(&args, 1, 8000)?)?,
+            usize::try_from(number(&args, 2, 10000)?)?,
+        )?,
         _ => {
             // `cargo bench` with no arguments: the ceilings at full size.
             println!("tcp_roundtrip {:.0}/s", tcp_roundtrip(20000)?);

@@ -137,7 +137,11 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
         return Err(ScriptError::interrupted());
     }
     // Without a mask the signal cannot be used; fall back to short slices.
-    let longest = if mask.is_some() { SLICE } else { Duration::from_millis(25) };
+    let longest = if mask.is_some() {
+        SLICE
+    } else {
+        Duration::from_millis(25)
+    };
     loop {
         if is_cancelled() {
             return Err(ScriptError::interrupted());
@@ -152,7 +156,7 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
         let mut pfd = libc::pollfd { fd, events, revents: 0 };
         let spec = libc::timespec {
             tv_sec: libc::time_t::try_from(slice.as_secs()).unwrap_or(5),
-            tv_nsec: libc::c_long::try_from(slice.subsec_nanos()).unwrap_or(0),
+            tv_nsec: libc::c_long::from(slice.subsec_nanos()),
         };
         let mask_ptr = mask.as_ref().map_or(std::ptr::null(), |m| m as *const libc::sigset_t);
         // SAFETY: one valid pollfd, a valid timespec, a valid mask or null.

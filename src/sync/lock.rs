@@ -98,6 +98,9 @@ fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
+/// How often `acquire` retries before it sleeps: about ten microseconds.
+const SPIN_ATTEMPTS: u32 = 64;
+
 impl Lock {
     /// A new unlocked lock; `name` appears in deadlock reports.
     pub fn new(name: Option<&str>) -> Lock {
@@ -141,8 +144,22 @@ impl Lock {
 
     /// Waits for the lock, at most `timeout`; false when time runs out.
     pub fn acquire(&self, timeout: Option<Duration>) -> Result<bool, ScriptError> {
-        if self.try_take(task::current_id()) {
-            return Ok(true);
+        let id = task::current_id();
+        // A lock in a script is usually held for a few operations, far less
+        // than going to sleep and being woken costs: try again briefly
+        // before taking the slow path that records the wait.
+        for attempt in 0..SPIN_ATTEMPTS {
+            if self.try_take(id) {
+                return Ok(true);
+            }
+            if timeout == Some(Duration::ZERO) {
+                return Ok(false);
+            }
+            if attempt < SPIN_ATTEMPTS / 2 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         let me = task::current_or_main();
         let deadline = timeout.map(|t| Instant::now() + t);
