@@ -16,6 +16,7 @@ cargo build --release --quiet
 cargo build --release --quiet --bench native
 native=$(ls -t target/release/deps/native-* | grep -v '\.d$' | head -1)
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 threads() { awk '/^Threads/ { print $2 }' "/proc/$1/status"; }
 
@@ -40,17 +41,21 @@ measure() { # name, server command...
         [ "$(grep -c ' connected' "$log")" -ge "$n" ] && break
         sleep 0.1
     done
-    local rss tasks
+    local rss tasks before idle_cpu
     rss=$(rss_mib "$server")
     tasks=$(threads "$server")
+    # CPU the server uses while every connection is idle, over 3 seconds.
+    before=$(cpu_ticks "$server")
+    sleep 3
+    idle_cpu=$(( ($(cpu_ticks "$server") - before) * 100 / $(getconf CLK_TCK) / 3 ))
     echo go >&"${HOLD[1]}"
     read -r -t 600 answered <&"${HOLD[0]}"
     wait "$HOLD_PID" 2>/dev/null || true
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
-    printf '%-10s %12s %10s %14s %12s %14s\n' "$name" "${held#held }" "$tasks" "$idle MiB" "$rss MiB" "${answered#answered }"
+    printf '%-10s %12s %10s %14s %12s %14s %10s\n' "$name" "${held#held }" "$tasks" "$idle MiB" "$rss MiB" "$idle_cpu%" "${answered#answered }"
 }
 
-printf '%-10s %12s %10s %14s %12s %14s\n' server connections threads "rss before" "rss held" answered
+printf '%-10s %12s %10s %14s %12s %14s %10s\n' server connections threads "rss before" "rss held" "cpu while idle" answered
 measure sockrepl target/release/repl scripts/tcp_upper_server_threaded.rhai
 measure python python3 bench/upper_server_threaded.py
