@@ -665,7 +665,9 @@ fn twenty_simultaneous_transfers_under_ten_percent_loss_are_exact() {
             &random_bytes(50_000 + i * 777, 900 + i as u64),
         );
     }
-    let server = our_server(root.path(), &["--write", "--timeout", "0.2"]);
+    // Short timeouts keep the test quick; many retries keep a machine busy
+    // with other tests from being mistaken for a dead peer.
+    let server = our_server(root.path(), &["--write", "--timeout", "0.2", "--retries", "30"]);
     let relays: Vec<LossyRelay> = (0..TRANSFERS)
         .map(|i| LossyRelay::start(server.port, 10, 7_000 + i as u64))
         .collect();
@@ -677,8 +679,18 @@ fn twenty_simultaneous_transfers_under_ten_percent_loss_are_exact() {
             let root = root.path().to_path_buf();
             let work = work.path().to_path_buf();
             std::thread::spawn(move || {
-                let windowed = ["--blksize", "1024", "--windowsize", "4", "--timeout", "0.2"];
-                let options: &[&str] = if i % 2 == 0 { &["--timeout", "0.2"] } else { &windowed };
+                let lockstep = ["--timeout", "0.2", "--retries", "30"];
+                let windowed = [
+                    "--blksize",
+                    "1024",
+                    "--windowsize",
+                    "4",
+                    "--timeout",
+                    "0.2",
+                    "--retries",
+                    "30",
+                ];
+                let options: &[&str] = if i % 2 == 0 { &lockstep } else { &windowed };
                 if i < UPLOADS {
                     let local = work.join(format!("local{i}")).display().to_string();
                     let remote = format!("up{i}");
