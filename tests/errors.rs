@@ -3,26 +3,11 @@
 
 mod common;
 
-use common::run;
+use common::{assert_has, run};
 
 /// Runs `code` and returns stderr, asserting exit status 1.
 fn fails(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{code}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out.stderr
-}
-
-fn assert_has(text: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(text.contains(part), "missing {part:?} in:\n{text}");
-    }
+    common::fails(&["-e", code])
 }
 
 #[test]

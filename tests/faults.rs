@@ -111,6 +111,24 @@ impl Fault {
     }
 }
 
+/// A listener on an ephemeral loopback port, and the port.
+fn listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    (listener, port)
+}
+
+/// Closes `stream` with a reset: linger 0 makes close send RST, not FIN.
+fn reset(stream: TcpStream) {
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(stream);
+}
+
 fn script(fault: &str) -> String {
     format!(
         "input();\nsleep(0.01);\nprint(\"ready\");\nlet arg = input();\n{fault}\nprint(\"done\");\ntry {{ input(); }} catch {{ }}\n"
@@ -119,11 +137,7 @@ fn script(fault: &str) -> String {
 
 #[test]
 fn peer_reset_during_recv_is_a_catchable_connection_reset() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = listener();
     let mut fault = Fault::start(&script(
         r#"let c = socket(); c.connect("127.0.0.1", parse_int(arg));
            print("connected");
@@ -133,13 +147,9 @@ fn peer_reset_during_recv_is_a_catchable_connection_reset() {
     fault.say(&port.to_string());
     assert_eq!(fault.line(), "connected");
     let (peer, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
-    // Give the script time to block in recv, then reset: linger 0 makes
-    // close send RST instead of FIN.
+    // Give the script time to block in recv, then reset.
     std::thread::sleep(Duration::from_millis(100));
-    socket2::SockRef::from(&peer)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(peer);
+    reset(peer);
     let lines = fault.finish();
     assert_eq!(
         lines,
@@ -149,11 +159,7 @@ fn peer_reset_during_recv_is_a_catchable_connection_reset() {
 
 #[test]
 fn half_close_ends_reading_but_not_writing() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = listener();
     let mut fault = Fault::start(&script(
         r#"let c = socket(); c.connect("127.0.0.1", parse_int(arg));
            let got = c.recv(100);
@@ -281,11 +287,7 @@ fn killing_a_process_mid_transfer_ends_the_stream_and_reaps_it() {
 
 #[test]
 fn a_peer_vanishing_mid_sendall_is_a_catchable_broken_pipe() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener
-        .local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (listener, port) = listener();
     let mut fault = Fault::start(&script(
         r#"let c = socket(); c.connect("127.0.0.1", parse_int(arg));
            let chunk = blob(1048576, 1);
@@ -300,10 +302,7 @@ fn a_peer_vanishing_mid_sendall_is_a_catchable_broken_pipe() {
     let (peer, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
     // Read nothing, so sendall blocks on a full buffer; then vanish.
     std::thread::sleep(Duration::from_millis(200));
-    socket2::SockRef::from(&peer)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(peer);
+    reset(peer);
     let lines = fault.finish();
     let ok = [
         "ConnectionResetError: [Errno 104] Connection reset by peer",
@@ -339,10 +338,7 @@ fn a_client_dropping_mid_request_does_not_stop_a_task_per_client_server() {
     // One client resets mid-conversation, one half-closes, one is polite.
     let mut rude = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
     rude.write_all(b"abc").unwrap_or_else(|e| panic!("{e}"));
-    socket2::SockRef::from(&rude)
-        .set_linger(Some(Duration::ZERO))
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(rude);
+    reset(rude);
     let mut half = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
     half.set_read_timeout(Some(SETTLE)).unwrap_or_else(|e| panic!("{e}"));
     half.write_all(b"half").unwrap_or_else(|e| panic!("{e}"));

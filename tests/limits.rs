@@ -4,23 +4,13 @@
 
 mod common;
 
-use common::{Running, repl, run};
+use common::{Running, assert_has, repl, run};
 
-/// Runs `repl FLAGS -e CODE`, asserts it failed with status 1 and no panic,
-/// and returns stderr.
+/// Runs `repl FLAGS -e CODE`, asserts it failed, and returns stderr.
 fn fails_with(flags: &[&str], code: &str) -> String {
     let mut args = flags.to_vec();
     args.extend(["-e", code]);
-    let out = run(&args);
-    assert_eq!(out.status.code(), Some(1), "{args:?}\nstderr: {}", out.stderr);
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out.stderr
-}
-
-fn assert_has(text: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(text.contains(part), "missing {part:?} in:\n{text}");
-    }
+    common::fails(&args)
 }
 
 #[test]

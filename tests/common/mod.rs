@@ -120,6 +120,28 @@ pub fn run(args: &[&str]) -> Output {
     finish(child, DEADLINE)
 }
 
+/// Runs `repl ARGS...`, asserts it failed with status 1 and did not
+/// panic, and returns stderr.
+pub fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}\nstdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.stderr
+}
+
+/// Asserts that `text` contains every one of `parts`.
+pub fn assert_has(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+}
+
 /// A running process whose stdout is read line by line with deadlines.
 pub struct Running {
     pub child: Child,
