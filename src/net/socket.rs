@@ -17,8 +17,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Type};
@@ -599,58 +599,22 @@ impl Socket {
     }
 }
 
-/// How long a would-block call polls before sleeping. A reply on loopback
-/// usually arrives within tens of microseconds, while sleeping and being
-/// woken costs about as much again, so lock-step protocols (TFTP, a
-/// request/response loop) go markedly faster with a brief spin.
-///
-/// Spinning only pays while a core is free to spin on: with many busy
-/// connections (a server with hundreds of clients) spinners would steal
-/// the CPU from the threads doing the work. So at most one thread fewer
-/// than there are cores spins at a time; the others sleep at once.
-const SPIN: Duration = Duration::from_micros(50);
-
-static SPINNING: AtomicUsize = AtomicUsize::new(0);
-
-fn max_spinners() -> usize {
-    static MAX: OnceLock<usize> = OnceLock::new();
-    *MAX.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .saturating_sub(1)
-            .max(1)
-    })
-}
-
 fn spin_until_ready(sock: &socket2::Socket, ready: Ready) -> bool {
-    if SPINNING.fetch_add(1, Ordering::Relaxed) >= max_spinners() {
-        SPINNING.fetch_sub(1, Ordering::Relaxed);
-        return false;
-    }
-    let became_ready = spin(sock, ready);
-    SPINNING.fetch_sub(1, Ordering::Relaxed);
-    became_ready
+    runtime::spin::until(|| poll_now(sock, ready))
 }
 
-fn spin(sock: &socket2::Socket, ready: Ready) -> bool {
+fn poll_now(sock: &socket2::Socket, ready: Ready) -> bool {
     let events = match ready {
         Ready::Read => libc::POLLIN,
         Ready::Write => libc::POLLOUT,
     };
-    let start = Instant::now();
-    while start.elapsed() < SPIN {
-        let mut pfd = libc::pollfd {
-            fd: sock.as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd and a zero timeout.
-        if unsafe { libc::poll(&mut pfd, 1, 0) } > 0 {
-            return true;
-        }
-        std::hint::spin_loop();
-    }
-    false
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd and a zero timeout.
+    unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
 }
 
 enum SockOpt {

@@ -15,6 +15,7 @@
 //! future, no thread or socket is left behind by an interrupted call.
 
 pub mod poll;
+pub mod spin;
 mod stdin;
 pub mod task;
 pub mod threads;

@@ -195,6 +195,10 @@ impl Task {
             return Err(ScriptError::new("RuntimeError", "cannot join current thread")
                 .hint("a task cannot wait for itself to finish"));
         }
+        // A short task is often done before a sleeping join would wake.
+        if timeout != Some(Duration::ZERO) {
+            super::spin::until(|| self.shared.end.borrow().is_some());
+        }
         let mut ended = self.shared.end.subscribe();
         let waited = with_blocked_on(&format!("join {}", self.name()), || {
             wait(
