@@ -41,7 +41,7 @@ pub fn new_raw_engine() -> Engine {
 ///
 /// The sizes bound memory: no string, array, blob or map a script builds
 /// (received data included) can grow past them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Operations one run may take (a task or process counts its own).
     pub operations: u64,
@@ -60,6 +60,12 @@ pub struct Limits {
 /// should not behave differently in the two.
 pub const DEFAULT_CALL_DEPTH: usize = 64;
 
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::NONE
+    }
+}
+
 impl Limits {
     /// Sets these limits on `engine`.
     pub fn apply(&self, engine: &mut Engine) {
@@ -67,20 +73,28 @@ impl Limits {
         engine.set_max_string_size(self.string_size);
         engine.set_max_array_size(self.array_size);
         engine.set_max_map_size(self.map_size);
-        engine.set_max_call_levels(match self.call_depth {
+        engine.set_max_call_levels(self.call_depth());
+    }
+
+    /// How deep functions may call each other under these limits.
+    pub fn call_depth(&self) -> usize {
+        match self.call_depth {
             0 => DEFAULT_CALL_DEPTH,
             depth => depth,
-        });
+        }
     }
+
+    /// No limits but the default call depth.
+    pub const NONE: Limits = Limits {
+        operations: 0,
+        string_size: 0,
+        array_size: 0,
+        map_size: 0,
+        call_depth: 0,
+    };
 }
 
-static LIMITS: RwLock<Limits> = RwLock::new(Limits {
-    operations: 0,
-    string_size: 0,
-    array_size: 0,
-    map_size: 0,
-    call_depth: 0,
-});
+static LIMITS: RwLock<Limits> = RwLock::new(Limits::NONE);
 
 /// Sets the limits every engine made after this call gets, and that child
 /// processes inherit.
@@ -297,13 +311,7 @@ fn limit_error(err: &EvalAltResult) -> Option<(String, String)> {
             format!("look for a loop that never ends, or {}", raise("--max-operations")),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
-            format!(
-                "functions called each other more than {} deep",
-                match limits.call_depth {
-                    0 => DEFAULT_CALL_DEPTH,
-                    depth => depth,
-                }
-            ),
+            format!("functions called each other more than {} deep", limits.call_depth()),
             format!("look for recursion that never stops, or {}", raise("--max-call-depth")),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) if what.contains("string") => (
