@@ -604,13 +604,9 @@ fn spin_until_ready(sock: &socket2::Socket, ready: Ready) -> bool {
 }
 
 fn poll_now(sock: &socket2::Socket, ready: Ready) -> bool {
-    let events = match ready {
-        Ready::Read => libc::POLLIN,
-        Ready::Write => libc::POLLOUT,
-    };
     let mut pfd = libc::pollfd {
         fd: sock.as_raw_fd(),
-        events,
+        events: ready.events(),
         revents: 0,
     };
     // SAFETY: one valid pollfd and a zero timeout.

@@ -38,6 +38,16 @@ pub enum Ready {
     Write,
 }
 
+impl Ready {
+    /// The `poll` events that mean this.
+    pub fn events(self) -> libc::c_short {
+        match self {
+            Ready::Read => libc::POLLIN,
+            Ready::Write => libc::POLLOUT,
+        }
+    }
+}
+
 /// The signal that interrupts a waiting thread: a real-time signal no
 /// other part of the process uses (an embedder that uses `SIGRTMIN+4`
 /// itself must not deliver it to script threads).
@@ -119,10 +129,7 @@ impl Drop for Leaving {
 /// (`KeyboardInterrupt`).
 pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(), ScriptError> {
     let deadline = timeout.map(|t| Instant::now() + t);
-    let events = match ready {
-        Ready::Read => libc::POLLIN,
-        Ready::Write => libc::POLLOUT,
-    };
+    let events = ready.events();
     let mask = WAIT_MASK.with(|mask| *mask);
     let token = cancel_token();
     let mut cancelled = pin!(token.cancelled());
