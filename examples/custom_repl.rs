@@ -3,11 +3,11 @@
 //!
 //!     cargo run --example custom_repl
 
-use sockrepl::repl::Repl;
+use sockrepl::Repl;
 
 fn main() {
     // Lets scripts typed here start processes with process()/pool().
-    sockrepl::process::run_child_if_requested();
+    sockrepl::run_child_if_requested();
     // ANCHOR: builder
     Repl::builder()
         .prompt("lab> ")
@@ -17,6 +17,10 @@ fn main() {
             engine.register_fn("lab_port", || 4242_i64);
         })
         .build()
+        .unwrap_or_else(|err| {
+            eprintln!("cannot start the shell: {err}");
+            std::process::exit(1);
+        })
         .run();
     // ANCHOR_END: builder
 }

@@ -1,26 +1,15 @@
-//! Adding sockrepl's sockets to an ordinary Rhai engine, with an address
-//! policy that keeps scripts on loopback.
+//! Adding sockrepl's sockets to an ordinary Rhai engine, and running
+//! scripts in a session whose address policy keeps them on loopback.
 //!
 //!     cargo run --example embed_engine
 
 use rhai::Engine;
 use rhai::packages::Package;
-use sockrepl::SockPackage;
-use sockrepl::net::Endpoint;
-use sockrepl::net::policy::{self, Action};
+use sockrepl::{Action, Endpoint, Session, SockPackage};
 
 fn main() {
-    // ANCHOR: policy
-    // Scripts may only use loopback addresses.
-    policy::set_address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
-        Endpoint::Inet(addr) if addr.ip().is_loopback() || addr.ip().is_unspecified() => Ok(()),
-        Endpoint::Inet(_) => Err("this example allows loopback only".into()),
-        Endpoint::Path(_) => Ok(()),
-    });
-    // ANCHOR_END: policy
-
     // ANCHOR: package
-    // One line adds the whole script API to the engine.
+    // One line adds the whole script API to an engine of your own.
     let mut engine = Engine::new();
     SockPackage::new().register_into_engine(&mut engine);
     // ANCHOR_END: package
@@ -47,8 +36,24 @@ fn main() {
         }
     }
 
+    // ANCHOR: policy
+    // A session whose scripts may only use loopback addresses.
+    let session = Session::builder()
+        .address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
+            Endpoint::Inet(addr) if addr.ip().is_loopback() || addr.ip().is_unspecified() => Ok(()),
+            Endpoint::Inet(_) => Err("this example allows loopback only".into()),
+            Endpoint::Path(_) => Ok(()),
+        })
+        .build()
+        .unwrap_or_else(|err| {
+            eprintln!("cannot start a session: {err}");
+            std::process::exit(1);
+        });
+    // ANCHOR_END: policy
+
     // The policy at work: a public address is refused with a clear error.
-    match engine.run(r#"socket("udp").sendto("x", "192.0.2.1:9")"#) {
+    let _in = session.enter();
+    match session.engine().run(r#"socket("udp").sendto("x", "192.0.2.1:9")"#) {
         Ok(()) => println!("sent (the policy should have refused)"),
         Err(err) => println!("refused: {err}"),
     }

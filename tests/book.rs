@@ -53,7 +53,7 @@ fn blocks(lang: &str) -> Vec<(String, String)> {
 
 #[test]
 fn the_reference_matches_the_engine() {
-    let generated = sockrepl::package::docs::reference_markdown();
+    let generated = sockrepl::reference_markdown();
     let path = repo("book/src/reference.md");
     if std::env::var_os("SOCKREPL_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("{e}"));

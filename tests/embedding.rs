@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use rhai::Engine;
-use rhai::packages::Package;
-use sockrepl::SockPackage;
-use sockrepl::net::Endpoint;
-use sockrepl::net::policy::{self, Action};
+use sockrepl::{Action, Endpoint, Outcome, Session};
 
 /// `cargo test` builds the examples next to the test binaries.
 fn example(name: &str) -> PathBuf {
@@ -62,23 +58,27 @@ fn the_custom_repl_has_its_own_function_and_banner() {
 
 #[test]
 fn a_policy_denies_a_forbidden_connect_with_a_readable_error() {
-    policy::set_address_policy(|action: Action, endpoint: &Endpoint| match (action, endpoint) {
-        (Action::Connect, Endpoint::Inet(addr)) if addr.port() == 25 => Err("no mail from the lab".into()),
-        _ => Ok(()),
-    });
-    let mut engine = Engine::new();
-    SockPackage::new().register_into_engine(&mut engine);
-    let refused = engine
-        .run(r#"socket().connect("127.0.0.1:25")"#)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-    let allowed = engine.run(r#"let s = socket("udp"); s.bind("127.0.0.1:0");"#);
-    policy::clear_address_policy();
+    let session = Session::builder()
+        .address_policy(|action: Action, endpoint: &Endpoint| match (action, endpoint) {
+            (Action::Connect, Endpoint::Inet(addr)) if addr.port() == 25 => Err("no mail from the lab".into()),
+            _ => Ok(()),
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = match session.run_source("lab", r#"socket().connect("127.0.0.1:25")"#) {
+        Outcome::Failed(text) => text,
+        other => format!("unexpected {other:?}"),
+    };
+    let allowed = session.run_source("lab", r#"let s = socket("udp"); s.bind("127.0.0.1:0");"#);
+    // Another session in the same process has no policy.
+    let elsewhere = Session::new()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .run_source("free", r#"let s = socket(); try { s.connect("127.0.0.1:25") } catch (e) { if e.contains("PermissionError") { throw e } }"#);
+    assert_eq!(elsewhere, Outcome::Done, "the policy belongs to its session only");
     assert!(
         refused.contains("PermissionError: [Errno 1] Operation not permitted (connect to 127.0.0.1:25 is not allowed: no mail from the lab)"),
         "{refused}"
     );
     assert!(refused.contains("hint: the program running this script restricts which addresses it may use"));
-    assert!(allowed.is_ok(), "{allowed:?}");
+    assert_eq!(allowed, Outcome::Done);
 }

@@ -8,34 +8,30 @@ use std::time::Duration;
 
 use common::{eventually, fd_count, thread_count};
 
-use rhai::Scope;
-use sockrepl::runtime::{self, CancellationToken};
-use sockrepl::script::{self, Outcome};
+use sockrepl::{Outcome, Session};
 
 #[test]
 fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
-    // Start the shared runtime first: its worker threads live for the
+    // Start the shared reactor first: its worker threads live for the
     // whole process and belong in the baseline.
-    assert_eq!(runtime::wait(async { 1 }, None), Ok(1));
+    let warm_up = Session::new().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(warm_up.run_source("warm-up", "sleep(0.001);"), Outcome::Done);
+    drop(warm_up);
     let base_threads = thread_count();
     let base_fds = fd_count();
 
     const SCRIPTS: usize = 20;
-    let mut tokens = Vec::new();
+    let mut sessions = Vec::new();
     let mut handles = Vec::new();
     for i in 0..SCRIPTS {
-        let token = CancellationToken::new();
-        tokens.push(token.clone());
+        let session = Session::new().unwrap_or_else(|e| panic!("{e}"));
+        sessions.push(session.clone());
         let code = if i % 2 == 0 {
             r#"let s = socket("udp"); s.bind("127.0.0.1:0"); s.recvfrom(100);"#
         } else {
             r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); s.accept();"#
         };
-        handles.push(std::thread::spawn(move || {
-            runtime::set_cancel_token(token);
-            let engine = script::new_engine();
-            script::run(&engine, &mut Scope::new(), "blocked", code)
-        }));
+        handles.push(std::thread::spawn(move || session.run_source("blocked", code)));
     }
     eventually("every script should open its socket", Duration::from_secs(5), || {
         fd_count() >= base_fds + SCRIPTS
@@ -43,13 +39,14 @@ fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(handles.iter().all(|h| !h.is_finished()), "scripts should be blocked");
 
-    for token in &tokens {
-        token.cancel();
+    for session in &sessions {
+        session.end();
     }
     for handle in handles {
         let outcome = handle.join().unwrap_or_else(|_| panic!("script thread panicked"));
         assert_eq!(outcome, Outcome::Interrupted);
     }
+    drop(sessions);
     eventually("threads should return to the baseline", Duration::from_secs(5), || {
         thread_count() == base_threads
     });

@@ -9,17 +9,22 @@ use std::time::Duration;
 use common::{eventually, fd_count, thread_count};
 
 use rhai::Scope;
-use sockrepl::runtime::{self, threads};
-use sockrepl::script;
+use sockrepl::{Outcome, Session};
+
+/// Idle task threads exit after two seconds (runtime::threads::KEEP_ALIVE);
+/// the counts must be back well within this.
+const SETTLE: Duration = Duration::from_secs(10);
 
 #[test]
 fn cancelling_100_blocked_tasks_leaks_nothing() {
-    assert_eq!(runtime::wait(async { 1 }, None), Ok(1));
+    let warm_up = Session::new().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(warm_up.run_source("warm-up", "sleep(0.001);"), Outcome::Done);
+    drop(warm_up);
     let base_threads = thread_count();
     let base_fds = fd_count();
 
-    let engine = script::new_engine();
-    runtime::task::set_engine(engine.clone());
+    let session = Session::new().unwrap_or_else(|e| panic!("{e}"));
+    let entered = session.enter();
     let code = r#"
         let q = queue(); let l = lock(); l.acquire();
         let blocked = [];
@@ -41,19 +46,19 @@ fn cancelling_100_blocked_tasks_leaks_nothing() {
         for t in blocked { t.join(5); }
         [alive, blocked.filter(|t| t.state == "cancelled").len()]
     "#;
-    let result: rhai::Array = engine
+    let result: rhai::Array = session
+        .engine()
         .eval_with_scope(&mut Scope::new(), code)
         .unwrap_or_else(|e| panic!("script failed: {e}"));
     let counts: Vec<i64> = result.iter().filter_map(|v| v.as_int().ok()).collect();
     assert_eq!(counts, vec![100, 100], "all 100 should block, then end cancelled");
-    drop(engine);
-    runtime::task::clear_engine();
+    drop(entered);
+    drop(session);
 
-    let limit = threads::KEEP_ALIVE + Duration::from_secs(8);
-    eventually("threads should return to the baseline", limit, || {
+    eventually("threads should return to the baseline", SETTLE, || {
         thread_count() == base_threads
     });
-    eventually("file descriptors should return to the baseline", limit, || {
+    eventually("file descriptors should return to the baseline", SETTLE, || {
         fd_count() == base_fds
     });
 }

@@ -5,12 +5,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockrepl::net::addr::{self, IpFamily};
+use sockrepl::fuzzing::{self as addr, IpFamily};
 
 fuzz_target!(|input: &[u8]| {
     let Ok(text) = std::str::from_utf8(input) else { return };
-    let Ok(parsed) = addr::parse(text) else { return };
-    let again = addr::parse(&parsed.to_string())
+    let Ok(parsed) = addr::parse_address(text) else { return };
+    let again = addr::parse_address(&parsed.to_string())
         .unwrap_or_else(|e| panic!("{parsed} (from {text:?}) does not parse again: {e}"));
     assert_eq!(again, parsed);
     if parsed.host.is_empty() || parsed.host.parse::<std::net::IpAddr>().is_ok() {

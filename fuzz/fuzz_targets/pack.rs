@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockrepl::bytes::pack::Format;
+use sockrepl::fuzzing::Format;
 
 fuzz_target!(|input: &[u8]| {
     let (format, buffer) = match input.iter().position(|b| *b == 0) {

@@ -11,13 +11,14 @@ use rustyline::completion::Completer;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use sockrepl::repl::{commands, helper};
+use sockrepl::fuzzing::{ReplHelper, is_incomplete, parse_command};
 
-fn shell() -> &'static (Arc<rhai::Engine>, helper::ReplHelper) {
-    static SHELL: OnceLock<(Arc<rhai::Engine>, helper::ReplHelper)> = OnceLock::new();
+fn shell() -> &'static (Arc<rhai::Engine>, ReplHelper) {
+    static SHELL: OnceLock<(Arc<rhai::Engine>, ReplHelper)> = OnceLock::new();
     SHELL.get_or_init(|| {
-        let engine = sockrepl::script::new_engine();
-        let helper = helper::ReplHelper::new(engine.clone(), true);
+        let session = sockrepl::Session::new().unwrap_or_else(|e| panic!("{e}"));
+        let engine = session.engine().clone();
+        let helper = ReplHelper::new(engine.clone(), true);
         (engine, helper)
     })
 }
@@ -28,8 +29,8 @@ fuzz_target!(|input: &[u8]| {
     };
     let Ok(line) = std::str::from_utf8(rest) else { return };
     let (engine, helper) = shell();
-    let _ = helper::is_incomplete(engine, line);
-    let _ = commands::parse(line);
+    let _ = is_incomplete(engine, line);
+    let _ = parse_command(line);
     let _ = helper.highlight(line, 0);
     // Every character boundary is a place the cursor can be.
     let boundaries: Vec<usize> = line.char_indices().map(|(i, _)| i).chain([line.len()]).collect();

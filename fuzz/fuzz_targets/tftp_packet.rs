@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use rhai::{AST, Blob, Dynamic, Engine, Map, Scope};
 
 struct Harness {
-    engine: Engine,
+    session: sockrepl::Session,
     ast: AST,
     root: String,
 }
@@ -22,9 +22,14 @@ fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts");
-        let mut engine = sockrepl::script::new_raw_engine();
-        engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(&scripts));
-        let ast = engine
+        let session = sockrepl::Session::builder()
+            .register(move |engine: &mut Engine| {
+                engine.set_module_resolver(rhai::module_resolvers::FileModuleResolver::new_with_path(&scripts));
+            })
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ast = session
+            .engine()
             .compile(r#"import "tftp_lib" as tftp; fn parse(b) { tftp::parse(b) } fn describe(p) { tftp::describe(p) } fn resolve(root, name) { tftp::resolve(root, name) }"#)
             .unwrap_or_else(|e| panic!("{e}"));
         // A served folder with a file, a subfolder and a link pointing out.
@@ -33,26 +38,30 @@ fn harness() -> &'static Harness {
         let _ = std::fs::write(root.join("a.txt"), b"a");
         let _ = std::os::unix::fs::symlink("/etc", root.join("out"));
         let root = std::fs::canonicalize(&root).unwrap_or(root).display().to_string();
-        Harness { engine, ast, root }
+        Harness { session, ast, root }
     })
 }
 
 fuzz_target!(|packet: &[u8]| {
     let h = harness();
+    let _in = h.session.enter();
     let mut scope = Scope::new();
     let parsed: Map = h
-        .engine
+        .session
+        .engine()
         .call_fn(&mut scope, &h.ast, "parse", (Blob::from(packet),))
         .unwrap_or_else(|e| panic!("parse failed on {packet:?}: {e}"));
     let _: String = h
-        .engine
+        .session
+        .engine()
         .call_fn(&mut scope, &h.ast, "describe", (parsed.clone(),))
         .unwrap_or_else(|e| panic!("describe failed on {packet:?}: {e}"));
     let Some(name) = parsed.get("filename").and_then(|n| n.clone().into_string().ok()) else {
         return;
     };
     let resolved: Map = h
-        .engine
+        .session
+        .engine()
         .call_fn(&mut scope, &h.ast, "resolve", (h.root.clone(), name.clone()))
         .unwrap_or_else(|e| panic!("resolve failed on {name:?}: {e}"));
     if let Some(path) = resolved.get("path").map(Dynamic::to_string) {

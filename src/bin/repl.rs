@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sockrepl::repl::Repl;
-use sockrepl::runtime::{self, CancellationToken};
-use sockrepl::script::{self, Outcome};
+use sockrepl::{DEFAULT_CALL_DEPTH, Limits, Outcome, Repl, Session};
 
 /// Socket programming in Rhai, the way Python teaches it.
 #[derive(Parser)]
@@ -42,13 +40,13 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0)]
     max_map_size: usize,
     /// How deep functions may call each other.
-    #[arg(long, value_name = "N", default_value_t = script::DEFAULT_CALL_DEPTH)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CALL_DEPTH)]
     max_call_depth: usize,
 }
 
 impl Cli {
-    fn limits(&self) -> script::Limits {
-        script::Limits {
+    fn limits(&self) -> Limits {
+        Limits {
             operations: self.max_operations,
             string_size: self.max_string_size,
             array_size: self.max_array_size,
@@ -59,18 +57,10 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    sockrepl::process::run_child_if_requested();
+    sockrepl::run_child_if_requested();
     let cli = Cli::parse();
-    script::set_limits(cli.limits());
     if cli.interactive || (cli.eval.is_none() && cli.file.is_none() && std::io::stdin().is_terminal()) {
-        let mut shell = Repl::builder().build();
-        if let Some(file) = &cli.file
-            && let Err(message) = shell.preload(&file.display().to_string(), &cli.args)
-        {
-            eprintln!("{message}");
-        }
-        shell.run();
-        return ExitCode::SUCCESS;
+        return shell(&cli);
     }
     let (name, source) = match load(&cli) {
         Ok(loaded) => loaded,
@@ -79,23 +69,54 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let token = CancellationToken::new();
-    runtime::set_cancel_token(token.clone());
-    if let Err(err) = runtime::cancel_on_ctrl_c(token) {
+    let session = match Session::builder().limits(cli.limits()).build() {
+        Ok(session) => session,
+        Err(err) => {
+            eprintln!("repl: {err}");
+            return ExitCode::from(70);
+        }
+    };
+    // Ctrl-C ends the script and everything it started; a second Ctrl-C
+    // exits at once.
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    let on_ctrl_c = {
+        let session = session.clone();
+        move || {
+            if interrupted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            session.end();
+        }
+    };
+    if let Err(err) = sockrepl::on_interrupt(on_ctrl_c) {
         eprintln!("repl: cannot watch for Ctrl-C: {err}");
     }
-    let engine = script::new_engine();
-    let mut scope = script::script_scope(&name, &cli.args);
-    let outcome = script::run(&engine, &mut scope, &name, &source);
+    let mut scope = Session::scope(&name, &cli.args);
+    let outcome = session.run_with_scope(&mut scope, &name, &source);
     match &outcome {
         Outcome::Failed(text) => eprint!("{text}"),
-        Outcome::Interrupted => {
-            sockrepl::process::terminate_all();
-            eprintln!("KeyboardInterrupt");
-        }
+        Outcome::Interrupted => eprintln!("KeyboardInterrupt"),
         Outcome::Done | Outcome::Exit(_) => {}
     }
+    drop(session);
     ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
+}
+
+fn shell(cli: &Cli) -> ExitCode {
+    let mut shell = match Repl::builder().limits(cli.limits()).build() {
+        Ok(shell) => shell,
+        Err(err) => {
+            eprintln!("repl: {err}");
+            return ExitCode::from(70);
+        }
+    };
+    if let Some(file) = &cli.file
+        && let Err(message) = shell.preload(&file.display().to_string(), &cli.args)
+    {
+        eprintln!("{message}");
+    }
+    shell.run();
+    ExitCode::SUCCESS
 }
 
 fn load(cli: &Cli) -> Result<(String, String), String> {

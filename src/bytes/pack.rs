@@ -165,18 +165,19 @@ impl Format {
         (size - offset % size) % size
     }
 
-    /// The packed size in bytes.
+    /// The packed size in bytes (saturating: a format too big to
+    /// represent is as big as can be, which any size check refuses).
     pub fn size(&self) -> usize {
-        let mut offset = 0;
+        let mut offset: usize = 0;
         for field in &self.fields {
             if field.count == 0 && matches!(field.code, Code::Bytes | Code::Pascal | Code::Pad) {
                 continue;
             }
-            offset += self.align(offset, field.code);
-            offset += match field.code {
+            offset = offset.saturating_add(self.align(offset, field.code));
+            offset = offset.saturating_add(match field.code {
                 Code::Bytes | Code::Pascal | Code::Pad => field.count,
-                code => Self::size_of(code) * field.count,
-            };
+                code => Self::size_of(code).saturating_mul(field.count),
+            });
         }
         offset
     }
@@ -190,7 +191,7 @@ impl Format {
                 Code::Bytes | Code::Pascal => 1,
                 _ => f.count,
             })
-            .sum()
+            .fold(0, usize::saturating_add)
     }
 
     fn big_endian(&self) -> bool {

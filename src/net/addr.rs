@@ -106,7 +106,7 @@ pub fn resolve(target: &HostPort, family: IpFamily) -> Result<SocketAddr> {
         };
     }
     let query = (host.to_string(), target.port);
-    let found = runtime::wait(tokio::net::lookup_host(query), None)?
+    let found = runtime::wait(tokio::net::lookup_host(query), runtime::Deadline::NEVER)?
         .map_err(|err| not_found(host, &err.to_string()))?
         .find(|addr| match family {
             IpFamily::V4 => addr.is_ipv4(),

@@ -1,13 +1,14 @@
-//! Sockets and addresses, in Python's shape, on tokio.
+//! Sockets and addresses, in Python's shape (layer 2, above `runtime`).
 //!
 //! [`addr`] turns what students type into socket addresses; [`socket`]
-//! holds the one socket type behind every `socket(...)` a script makes.
-//! Nothing here knows about Rhai: the script bindings live in
-//! [`crate::package`].
+//! holds the one socket type behind every `socket(...)` a script makes and
+//! the per-session [`Net`] (open sockets, address policy); [`policy`] lets
+//! an embedder restrict addresses. Nothing here knows about Rhai: the
+//! script bindings live in `package`.
 
-pub mod addr;
+pub(crate) mod addr;
 pub mod policy;
-pub mod socket;
+pub(crate) mod socket;
 
-pub use addr::HostPort;
-pub use socket::{Endpoint, Kind, Socket, Target};
+pub use socket::Endpoint;
+pub(crate) use socket::{Kind, Net, Socket, Target};

@@ -4,28 +4,14 @@
 //! A policy is a function called before every `bind`, `connect` and
 //! `sendto` with the resolved address. Returning `Err(reason)` refuses the
 //! call: the script gets a `PermissionError` naming the address and the
-//! reason. With no policy set, everything is allowed (the `repl` binary
-//! sets none: scripts run with the user's rights).
-//!
-//! ```
-//! use sockrepl::net::policy::{self, Action};
-//! use sockrepl::net::Endpoint;
-//!
-//! // Loopback only.
-//! policy::set_address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
-//!     Endpoint::Inet(addr) if addr.ip().is_loopback() => Ok(()),
-//!     Endpoint::Inet(_) => Err("only loopback addresses are allowed in this lab".into()),
-//!     Endpoint::Path(_) => Ok(()),
-//! });
-//! # policy::clear_address_policy();
-//! ```
-//!
-//! The policy is process-wide. A child process started by `process()` is
-//! a fresh copy of the program: set the policy in `main` before calling
-//! [`crate::process::run_child_if_requested`] so children have it too.
+//! reason. A policy belongs to one session (set it with
+//! `SessionBuilder::address_policy`); with none, everything is allowed
+//! (the `repl` binary sets none: scripts run with the user's rights).
+//! Child processes started by `process()` are sessions of their own: an
+//! embedder whose scripts start processes installs the same policy in the
+//! child through `run_child_if_requested_with`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use super::Endpoint;
 use crate::error::ScriptError;
@@ -51,34 +37,11 @@ impl Action {
     }
 }
 
-type Policy = dyn Fn(Action, &Endpoint) -> Result<(), String> + Send + Sync;
+/// A shared address policy: `Ok(())` allows, `Err(reason)` refuses.
+pub type AddressPolicy = Arc<dyn Fn(Action, &Endpoint) -> Result<(), String> + Send + Sync>;
 
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-static POLICY: RwLock<Option<Arc<Policy>>> = RwLock::new(None);
-
-/// Installs `policy`, replacing any earlier one.
-pub fn set_address_policy(policy: impl Fn(Action, &Endpoint) -> Result<(), String> + Send + Sync + 'static) {
-    if let Ok(mut slot) = POLICY.write() {
-        *slot = Some(Arc::new(policy));
-        ACTIVE.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Removes the policy: every address is allowed again.
-pub fn clear_address_policy() {
-    if let Ok(mut slot) = POLICY.write() {
-        *slot = None;
-        ACTIVE.store(false, Ordering::SeqCst);
-    }
-}
-
-/// Asks the policy about `action` on `endpoint`.
-pub(crate) fn check(action: Action, endpoint: &Endpoint) -> Result<(), ScriptError> {
-    if !ACTIVE.load(Ordering::Relaxed) {
-        return Ok(());
-    }
-    let policy = POLICY.read().ok().and_then(|slot| slot.clone());
-    let Some(policy) = policy else { return Ok(()) };
+/// Asks `policy` about `action` on `endpoint`.
+pub(crate) fn check(policy: &AddressPolicy, action: Action, endpoint: &Endpoint) -> Result<(), ScriptError> {
     policy(action, endpoint).map_err(|reason| {
         ScriptError::new(
             "PermissionError",

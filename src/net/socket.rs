@@ -12,22 +12,28 @@
 //! Handles are cheap clones of one shared socket, so a socket can be passed
 //! to a task; the file descriptor closes on `close()` or when the last
 //! handle is dropped.
+//!
+//! Each session has its own [`Net`]: the table of its open sockets (for
+//! `:sockets`, and so that ending or resetting a session closes them) and
+//! its address policy. A socket is registered in the `Net` of the session
+//! that made it, and an accepted connection in its listener's.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Type};
 
 use super::addr::{self, HostPort, IpFamily};
-use super::policy::{self, Action};
+use super::policy::{Action, AddressPolicy};
 use crate::error::{Result, ScriptError};
-use crate::runtime;
 use crate::runtime::poll::{Ready, wait_fd};
+use crate::runtime::{self, Deadline, context};
 
 /// What kind of socket: the transport and the address family together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +168,61 @@ pub fn shutdown_how(how: i64) -> Result<Shutdown> {
     }
 }
 
+/// A session's sockets and address policy.
+#[derive(Default)]
+pub struct Net {
+    open: Mutex<HashMap<u64, Weak<Shared>>>,
+    policy: RwLock<Option<AddressPolicy>>,
+}
+
+impl Net {
+    /// The calling task's session's `Net`.
+    pub fn current() -> Arc<Net> {
+        context::with_current(|task| task.session().service::<Net>())
+    }
+
+    /// Restricts the addresses this session's scripts may use.
+    pub fn set_policy(&self, policy: Option<AddressPolicy>) {
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// Asks the policy about `action` on `endpoint`.
+    fn check(&self, action: Action, endpoint: &Endpoint) -> Result<()> {
+        let policy = self.policy.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match policy {
+            Some(policy) => super::policy::check(&policy, action, endpoint),
+            None => Ok(()),
+        }
+    }
+
+    fn register(&self, shared: &Arc<Shared>) {
+        runtime::context::guard(&self.open).insert(shared.id, Arc::downgrade(shared));
+    }
+
+    fn forget(&self, id: u64) {
+        runtime::context::guard(&self.open).remove(&id);
+    }
+
+    /// The sockets that are still open, oldest first.
+    pub fn open_sockets(&self) -> Vec<Socket> {
+        let mut found: Vec<Socket> = runtime::context::guard(&self.open)
+            .values()
+            .filter_map(Weak::upgrade)
+            .map(|shared| Socket { shared })
+            .filter(|s| !s.is_closed())
+            .collect();
+        found.sort_by_key(Socket::id);
+        found
+    }
+
+    /// Closes every open socket (the end of a session, `:reset`).
+    pub fn close_all(&self) {
+        for socket in self.open_sockets() {
+            socket.close();
+        }
+    }
+}
+
 /// A socket shared by every handle that refers to it.
 #[derive(Clone)]
 pub struct Socket {
@@ -171,7 +232,14 @@ pub struct Socket {
 struct Shared {
     id: u64,
     kind: Kind,
+    net: Arc<Net>,
     state: Mutex<State>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.net.forget(self.id);
+    }
 }
 
 struct State {
@@ -182,40 +250,12 @@ struct State {
     listening: bool,
 }
 
+/// Socket ids are unique in the process (they name a socket in `:sockets`
+/// and in traces); they carry no state.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Every socket not yet dropped, for the REPL's `:sockets`.
-fn registry() -> &'static Mutex<Vec<std::sync::Weak<Shared>>> {
-    static OPEN: std::sync::OnceLock<Mutex<Vec<std::sync::Weak<Shared>>>> = std::sync::OnceLock::new();
-    OPEN.get_or_init(Default::default)
-}
-
-/// The sockets that are still open, oldest first.
-pub fn open_sockets() -> Vec<Socket> {
-    let mut open = registry().lock().unwrap_or_else(|p| p.into_inner());
-    open.retain(|weak| weak.strong_count() > 0);
-    open.iter()
-        .filter_map(std::sync::Weak::upgrade)
-        .map(|shared| Socket { shared })
-        .filter(|s| !s.is_closed())
-        .collect()
-}
 
 impl Socket {
     /// Creates an unbound socket of `kind`.
-    ///
-    /// ```
-    /// use sockrepl::net::{Kind, Socket, Target, HostPort};
-    ///
-    /// let server = Socket::new(Kind::Udp)?;
-    /// server.bind(&Target::Inet(HostPort { host: "127.0.0.1".into(), port: 0 }))?;
-    /// let client = Socket::new(Kind::Udp)?;
-    /// let here = match server.getsockname()? { sockrepl::net::Endpoint::Inet(a) => a, _ => unreachable!() };
-    /// client.sendto(b"hi", &Target::Inet(HostPort { host: "127.0.0.1".into(), port: here.port() }))?;
-    /// let (data, _from) = server.recvfrom(16)?;
-    /// assert_eq!(data, b"hi");
-    /// # Ok::<(), sockrepl::ScriptError>(())
-    /// ```
     pub fn new(kind: Kind) -> Result<Socket> {
         let (domain, ty) = match kind {
             Kind::Tcp => (Domain::IPV4, Type::STREAM),
@@ -230,27 +270,24 @@ impl Socket {
             // lessons about address families; Python's default varies.
             sock.set_only_v6(true).map_err(|e| ScriptError::os(&e, "socket()"))?;
         }
-        Self::wrap(kind, sock, false)
+        Self::wrap(kind, sock, false, Net::current())
     }
 
-    fn wrap(kind: Kind, sock: socket2::Socket, listening: bool) -> Result<Socket> {
+    fn wrap(kind: Kind, sock: socket2::Socket, listening: bool, net: Arc<Net>) -> Result<Socket> {
         sock.set_nonblocking(true)
             .map_err(|e| ScriptError::os(&e, "socket()"))?;
         let fd = Arc::new(sock);
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             kind,
+            net,
             state: Mutex::new(State {
                 fd: Some(fd),
                 timeout: None,
                 listening,
             }),
         });
-        let mut open = registry().lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() >= 64 {
-            open.retain(|weak| weak.strong_count() > 0);
-        }
-        open.push(Arc::downgrade(&shared));
+        shared.net.register(&shared);
         Ok(Socket { shared })
     }
 
@@ -298,10 +335,22 @@ impl Socket {
         &self,
         ready: Ready,
         doing: impl Fn() -> String,
+        op: impl FnMut(&socket2::Socket) -> io::Result<R>,
+    ) -> Result<R> {
+        let (_, timeout) = self.open_fd()?;
+        self.io_until(ready, Deadline::after(timeout), doing, op)
+    }
+
+    /// [`Self::io`] with a deadline the caller computed, so that one call
+    /// made of several system calls (`sendall`) has one time limit.
+    fn io_until<R>(
+        &self,
+        ready: Ready,
+        deadline: Deadline,
+        doing: impl Fn() -> String,
         mut op: impl FnMut(&socket2::Socket) -> io::Result<R>,
     ) -> Result<R> {
         let (sock, timeout) = self.open_fd()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
         let mut waited = false;
         loop {
             match op(&sock) {
@@ -312,27 +361,22 @@ impl Socket {
                 let e = io::Error::from_raw_os_error(libc::EAGAIN);
                 return Err(ScriptError::os(&e, &doing()));
             }
-            let left = match deadline {
-                Some(deadline) => Some(
-                    deadline
-                        .checked_duration_since(Instant::now())
-                        .ok_or_else(ScriptError::timed_out)?,
-                ),
-                None => None,
-            };
+            if deadline.passed() {
+                return Err(ScriptError::timed_out());
+            }
             if !waited && spin_until_ready(&sock, ready) {
                 waited = true;
                 continue;
             }
             if waited {
-                wait_fd(sock.as_raw_fd(), ready, left)?;
+                wait_fd(sock.as_raw_fd(), ready, deadline)?;
             } else {
                 // Name the wait for `:tasks` only when there is one.
-                let what = match sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
+                let what = || match sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
                     Some(local) => format!("{} on {local}", doing()),
                     None => doing(),
                 };
-                runtime::task::with_blocked_on(&what, || wait_fd(sock.as_raw_fd(), ready, left))?;
+                context::with_current(|task| task.blocked(what, || wait_fd(sock.as_raw_fd(), ready, deadline)))?;
                 waited = true;
             }
         }
@@ -350,7 +394,7 @@ impl Socket {
     /// Binds to a local address.
     pub fn bind(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
-        policy::check(Action::Bind, &Endpoint::from_sockaddr(&addr))?;
+        self.shared.net.check(Action::Bind, &Endpoint::from_sockaddr(&addr))?;
         let (fd, _) = self.open_fd()?;
         fd.bind(&addr)
             .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
@@ -387,13 +431,15 @@ impl Socket {
         }
         let (conn, peer) = self.io(Ready::Read, || "accept".into(), |s| s.accept())?;
         let peer = Endpoint::from_sockaddr(&peer);
-        Ok((Socket::wrap(self.kind(), conn, false)?, peer))
+        Ok((Socket::wrap(self.kind(), conn, false, self.shared.net.clone())?, peer))
     }
 
     /// Connects to `target`, waiting within the timeout.
     pub fn connect(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
-        policy::check(Action::Connect, &Endpoint::from_sockaddr(&addr))?;
+        self.shared
+            .net
+            .check(Action::Connect, &Endpoint::from_sockaddr(&addr))?;
         let doing = format!("connect to {target}");
         let (fd, timeout) = self.open_fd()?;
         match fd.connect(&addr) {
@@ -401,7 +447,20 @@ impl Socket {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(ScriptError::os(&e, &doing)),
         }
-        runtime::task::with_blocked_on(&doing, || wait_fd(fd.as_raw_fd(), Ready::Write, timeout))?;
+        if timeout == Some(Duration::ZERO) {
+            // A non-blocking connect has started and goes on in the kernel,
+            // as in Python: the socket becomes writable once connected.
+            return Err(
+                ScriptError::os(&io::Error::from_raw_os_error(libc::EINPROGRESS), &doing).hint(
+                    "the socket is non-blocking: the connection goes on in the background; \
+                       wait until it is writable, or settimeout(()) before connect to wait for it",
+                ),
+            );
+        }
+        let deadline = Deadline::after(timeout);
+        context::with_current(|task| {
+            task.blocked(|| doing.clone(), || wait_fd(fd.as_raw_fd(), Ready::Write, deadline))
+        })?;
         match fd.take_error() {
             Ok(None) => Ok(()),
             Ok(Some(e)) | Err(e) => Err(ScriptError::os(&e, &doing)),
@@ -431,13 +490,17 @@ impl Socket {
         )
     }
 
-    /// Sends every byte, waiting as often as needed.
+    /// Sends every byte, waiting as often as needed; the socket's timeout
+    /// covers the whole call, as in Python 3.5 and later.
     pub fn sendall(&self, data: &[u8]) -> Result<()> {
         self.check_can_transfer("sendall")?;
+        let (_, timeout) = self.open_fd()?;
+        let deadline = Deadline::after(timeout);
         let mut sent = 0;
         while sent < data.len() {
-            sent += self.io(
+            sent += self.io_until(
                 Ready::Write,
+                deadline,
                 || "sendall".into(),
                 |s| s.send_with_flags(&data[sent..], libc::MSG_NOSIGNAL),
             )?;
@@ -448,7 +511,7 @@ impl Socket {
     /// Sends one datagram to `target`.
     pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
         let addr = self.sockaddr(target)?;
-        policy::check(Action::SendTo, &Endpoint::from_sockaddr(&addr))?;
+        self.shared.net.check(Action::SendTo, &Endpoint::from_sockaddr(&addr))?;
         self.io(
             Ready::Write,
             || format!("sendto {target}"),
@@ -498,6 +561,8 @@ impl Socket {
         let mut state = self.state();
         state.fd = None;
         state.listening = false;
+        drop(state);
+        self.shared.net.forget(self.id());
     }
 
     /// True once closed.
@@ -575,7 +640,13 @@ impl Socket {
     }
 
     /// Adopts a socket descriptor inherited from the parent process.
-    pub fn from_inherited(raw: RawFd, kind: Kind, listening: bool) -> Result<Socket> {
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be a descriptor this process owns and that nothing else
+    /// will use or close: only process start-up, for the descriptors the
+    /// parent handed over in the job, may call this.
+    pub(crate) unsafe fn from_inherited(raw: RawFd, kind: Kind, listening: bool) -> Result<Socket> {
         // SAFETY: F_GETFD only reads descriptor flags; it fails for a
         // descriptor that is not open.
         if unsafe { libc::fcntl(raw, libc::F_GETFD) } == -1 {
@@ -584,13 +655,13 @@ impl Socket {
                 format!("[Errno 9] Bad file descriptor {raw} from the parent process"),
             ));
         }
-        // SAFETY: the parent passed this descriptor for this process to
-        // own, and it is open (checked above); nothing else here owns it.
+        // SAFETY: the caller guarantees this process owns the descriptor
+        // and nothing else uses it; it is open (checked above).
         let sock = unsafe { <socket2::Socket as std::os::fd::FromRawFd>::from_raw_fd(raw) };
         // Keep it from leaking into this process's own children.
         sock.set_cloexec(true)
             .map_err(|e| ScriptError::os(&e, "adopting a socket"))?;
-        Self::wrap(kind, sock, listening)
+        Self::wrap(kind, sock, listening, Net::current())
     }
 
     /// The OS file descriptor, or -1 once closed (Python's `fileno()`).
@@ -697,7 +768,33 @@ fn fit(mut buf: Vec<u8>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::*;
+
+    #[test]
+    fn a_datagram_goes_from_one_socket_to_another() -> Result<()> {
+        let here = |hp: &str| -> Result<Target> { Ok(Target::Inet(addr::parse(hp)?)) };
+        let server = Socket::new(Kind::Udp)?;
+        server.bind(&here("127.0.0.1:0")?)?;
+        let Endpoint::Inet(at) = server.getsockname()? else {
+            return Err(ScriptError::value("not an inet socket"));
+        };
+        let client = Socket::new(Kind::Udp)?;
+        client.sendto(b"hi", &here(&at.to_string())?)?;
+        let (data, _from) = server.recvfrom(16)?;
+        assert_eq!(data, b"hi");
+        Ok(())
+    }
+
+    #[test]
+    fn registration_is_per_session_and_forgotten_on_close() -> Result<()> {
+        let net = Net::current();
+        let before = net.open_sockets().len();
+        let s = Socket::new(Kind::Tcp)?;
+        assert_eq!(net.open_sockets().len(), before + 1);
+        s.close();
+        assert_eq!(net.open_sockets().len(), before);
+        Ok(())
+    }
 
     #[test]
     fn a_short_receive_does_not_keep_its_whole_buffer() {

@@ -68,9 +68,33 @@ fn format(text: &str) -> Result<std::rc::Rc<Format>, ScriptError> {
     Ok(parsed)
 }
 
-fn pack_values(fmt: &str, values: Vec<Dynamic>) -> Result<Blob, Box<EvalAltResult>> {
+/// `pack(format, values...)`: Python's `struct.pack`, with any number of
+/// values.
+pub fn register_pack(engine: &mut rhai::Engine) {
+    super::syntax::register_call(
+        engine,
+        "pack",
+        "pack needs a format: pack(\"!HH\", 1, 2)",
+        |ctx, values| {
+            let mut values = values.into_iter();
+            let fmt = values.next().unwrap_or_default();
+            let Some(fmt) = fmt.read_lock::<rhai::ImmutableString>().map(|f| f.to_string()) else {
+                return Err(ScriptError::type_error(format!(
+                    "pack's first argument is the format, a string like \"!HH\", not {}",
+                    super::show::type_name(&fmt)
+                ))
+                .into());
+            };
+            Ok(Dynamic::from_blob(pack_values(ctx.engine(), &fmt, values.collect())?))
+        },
+    );
+}
+
+fn pack_values(engine: &rhai::Engine, fmt: &str, values: Vec<Dynamic>) -> Result<Blob, ScriptError> {
+    let format = format(fmt)?;
+    super::check_size(engine, format.size(), "pack")?;
     let items = values.iter().map(to_item).collect::<Result<Vec<_>, _>>()?;
-    Ok(format(fmt)?.pack(&items)?)
+    format.pack(&items)
 }
 
 fn items_to_array(items: Vec<Item>) -> Result<Array, Box<EvalAltResult>> {
@@ -82,108 +106,14 @@ fn items_to_array(items: Vec<Item>) -> Result<Array, Box<EvalAltResult>> {
 pub mod bytes_api {
     use super::*;
 
-    /// `pack` with 0 values.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack0(format: &str) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![])
-    }
-
-    /// `pack` with 1 value.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack1(format: &str, v0: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0])
-    }
-
-    /// `pack` with 2 values.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack2(format: &str, v0: Dynamic, v1: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1])
-    }
-
-    /// `pack` with 3 values.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack3(format: &str, v0: Dynamic, v1: Dynamic, v2: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2])
-    }
-
-    /// `pack` with 4 values.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack4(format: &str, v0: Dynamic, v1: Dynamic, v2: Dynamic, v3: Dynamic) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2, v3])
-    }
-
-    /// Packs values into bytes like Python's `struct.pack`.
-    ///
-    /// ```rhai
-    /// let request = pack(`!H${name.len()}sb5sb`, 1, name, 0, "octet", 0);
-    /// ```
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack5(
-        format: &str,
-        v0: Dynamic,
-        v1: Dynamic,
-        v2: Dynamic,
-        v3: Dynamic,
-        v4: Dynamic,
-    ) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2, v3, v4])
-    }
-
-    /// `pack` with 6 values.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack6(
-        format: &str,
-        v0: Dynamic,
-        v1: Dynamic,
-        v2: Dynamic,
-        v3: Dynamic,
-        v4: Dynamic,
-        v5: Dynamic,
-    ) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2, v3, v4, v5])
-    }
-
-    /// `pack` with 7 values.
-    #[allow(clippy::too_many_arguments)] // Python's pack is variadic; Rhai needs one fn per arity.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack7(
-        format: &str,
-        v0: Dynamic,
-        v1: Dynamic,
-        v2: Dynamic,
-        v3: Dynamic,
-        v4: Dynamic,
-        v5: Dynamic,
-        v6: Dynamic,
-    ) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2, v3, v4, v5, v6])
-    }
-
-    /// `pack` with 8 values.
-    #[allow(clippy::too_many_arguments)] // Python's pack is variadic; Rhai needs one fn per arity.
-    #[rhai_fn(name = "pack", return_raw)]
-    pub fn pack8(
-        format: &str,
-        v0: Dynamic,
-        v1: Dynamic,
-        v2: Dynamic,
-        v3: Dynamic,
-        v4: Dynamic,
-        v5: Dynamic,
-        v6: Dynamic,
-        v7: Dynamic,
-    ) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, vec![v0, v1, v2, v3, v4, v5, v6, v7])
-    }
-
     /// Packs the values of an array (for formats with many items).
     ///
     /// ```rhai
     /// let b = pack_array("!8B", [1, 2, 3, 4, 5, 6, 7, 8]);
     /// ```
     #[rhai_fn(return_raw)]
-    pub fn pack_array(format: &str, values: Array) -> Result<Blob, Box<EvalAltResult>> {
-        pack_values(format, values)
+    pub fn pack_array(ctx: NativeCallContext, format: &str, values: Array) -> Result<Blob, Box<EvalAltResult>> {
+        Ok(pack_values(ctx.engine(), format, values)?)
     }
 
     /// Unpacks bytes into an array of values like Python's

@@ -124,8 +124,9 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
                 entry.example = example;
             }
         }
-        // `spawn` and `help` are syntax (spawn is a reserved word in Rhai),
-        // so the metadata does not list them.
+        // `spawn`, `pack`, `process` and `help` are syntax (they take any
+        // number of arguments; spawn is a reserved word in Rhai), so the
+        // metadata does not list them.
         for doc in [
             FnDoc {
                 name: "spawn".into(),
@@ -140,6 +141,31 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
                       `is_alive()`, `cancel()`, `name`, `id`, `daemon`, `state`."
                     .into(),
                 example: "let t = spawn(|| 6 * 7);\nprint(t.join());   // 42".into(),
+            },
+            FnDoc {
+                name: "pack".into(),
+                signatures: vec!["pack(format, values...) -> Blob".into()],
+                doc: "Packs values into bytes like Python's `struct.pack`: numbers, booleans, strings\n\
+                      and blobs, one per code of the format (`!` network order, `H` 16-bit unsigned,\n\
+                      `5s` five bytes, ...). Takes any number of values; `pack_array(format, values)`\n\
+                      takes them as an array."
+                    .into(),
+                example: "let request = pack(`!H${name.len()}sb5sb`, 1, name, 0, \"octet\", 0);".into(),
+            },
+            FnDoc {
+                name: "process".into(),
+                signatures: vec![
+                    "process(function) -> Process".into(),
+                    "process(function, args...) -> Process".into(),
+                ],
+                doc: "Runs a function of the script in a new OS process (Python's\n\
+                      `Process(target=f, args=...).start()`). The process gets copies of the arguments;\n\
+                      sockets passed to it are inherited and work there, queues are shared. Returns a\n\
+                      process with `pid`, `name`, `join()`, `join(secs)`, `is_alive()`, `terminate()`,\n\
+                      `kill()`, `exitcode`, `daemon`."
+                    .into(),
+                example: "fn work(n) { print(`child ${pid()} got ${n}`); }\nlet p = process(work, 7);\np.join();"
+                    .into(),
             },
             FnDoc {
                 name: "help".into(),

@@ -90,7 +90,7 @@ pub mod files_api {
     /// ```rhai
     /// let chunk = f.read(512);
     /// ```
-    #[rhai_fn(global, name = "read", return_raw)]
+    #[rhai_fn(global, name = "read", return_raw, pure)]
     pub fn read_n(f: &mut File, n: INT) -> Result<Blob, Box<EvalAltResult>> {
         let n = usize::try_from(n)
             .ok()
@@ -115,7 +115,7 @@ pub mod files_api {
     }
 
     /// Reads the rest of the file.
-    #[rhai_fn(global, name = "read", return_raw)]
+    #[rhai_fn(global, name = "read", return_raw, pure)]
     pub fn read_all(f: &mut File) -> Result<Blob, Box<EvalAltResult>> {
         let mut buf = Vec::new();
         f.with(|file| file.read_to_end(&mut buf), "read")?;
@@ -123,21 +123,21 @@ pub mod files_api {
     }
 
     /// Writes bytes; returns how many.
-    #[rhai_fn(global, name = "write", return_raw)]
+    #[rhai_fn(global, name = "write", return_raw, pure)]
     pub fn write(f: &mut File, data: Blob) -> Result<INT, Box<EvalAltResult>> {
         f.with(|file| file.write_all(&data), "write")?;
         Ok(INT::try_from(data.len()).unwrap_or(INT::MAX))
     }
 
     /// Writes a string as UTF-8.
-    #[rhai_fn(global, name = "write", return_raw)]
+    #[rhai_fn(global, name = "write", return_raw, pure)]
     pub fn write_str(f: &mut File, text: &str) -> Result<INT, Box<EvalAltResult>> {
         f.with(|file| file.write_all(text.as_bytes()), "write")?;
         Ok(INT::try_from(text.len()).unwrap_or(INT::MAX))
     }
 
     /// Moves to byte `offset` from the start.
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn seek(f: &mut File, offset: INT) -> Result<INT, Box<EvalAltResult>> {
         let offset = u64::try_from(offset).map_err(|_| ScriptError::value("negative seek position"))?;
         let at = f.with(|file| file.seek(SeekFrom::Start(offset)), "seek")?;
@@ -145,14 +145,14 @@ pub mod files_api {
     }
 
     /// The current byte position.
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn tell(f: &mut File) -> Result<INT, Box<EvalAltResult>> {
         let at = f.with(|file| file.stream_position(), "tell")?;
         Ok(INT::try_from(at).unwrap_or(INT::MAX))
     }
 
     /// Closes the file; closing twice is harmless.
-    #[rhai_fn(global, name = "close")]
+    #[rhai_fn(global, name = "close", pure)]
     pub fn close(f: &mut File) {
         f.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }

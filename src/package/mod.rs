@@ -1,13 +1,15 @@
-//! The script API as one Rhai package.
+//! The script API as one Rhai package (layer 7, above engine
+//! configuration).
 //!
 //! [`SockPackage`] combines one plugin module per area (sockets, text,
-//! time and I/O). Registering it into an engine also installs what a
-//! package alone cannot carry:
-//!
-//! * Python's constant names (`AF_INET`, `SOCK_DGRAM`, `SOL_SOCKET`, ...)
-//!   as read-only variables, visible inside functions too;
-//! * a progress callback that stops the script once its thread's
-//!   cancellation token fires, so Ctrl-C ends even a busy loop.
+//! binary data, files, time and I/O, tasks, processes), in the style of
+//! rhai-fs: it registers functions, types and Python's constant names
+//! (`AF_INET`, `SOCK_DGRAM`, `SOL_SOCKET`, ... as module variables, which
+//! Rhai finds from inside functions too), plus the two forms that are
+//! syntax rather than functions (`spawn`, a reserved word, and
+//! `help(name)`). It installs no engine-wide hook: print, progress and
+//! variable resolution belong to the `Session` that owns the engine (see
+//! `engine`).
 //!
 //! ```
 //! use rhai::Engine;
@@ -20,21 +22,23 @@
 //! assert_eq!(kind, "udp");
 //! ```
 
-pub mod bytes;
-pub mod docs;
-pub mod files;
-pub mod net;
-pub mod processes;
-pub mod system;
-pub mod tasks;
-pub mod text;
+pub(crate) mod bytes;
+pub(crate) mod docs;
+pub(crate) mod files;
+pub(crate) mod net;
+pub(crate) mod processes;
+pub(crate) mod show;
+pub(crate) mod syntax;
+pub(crate) mod system;
+pub(crate) mod tasks;
+pub(crate) mod text;
 
 use rhai::def_package;
 use rhai::plugin::*;
 use rhai::{Dynamic, INT};
 
 /// Python's socket constants, with Linux's values.
-pub const CONSTANTS: &[(&str, i32)] = &[
+pub(crate) const CONSTANTS: &[(&str, i32)] = &[
     ("AF_INET", libc::AF_INET),
     ("AF_INET6", libc::AF_INET6),
     ("AF_UNIX", libc::AF_UNIX),
@@ -54,20 +58,34 @@ pub const CONSTANTS: &[(&str, i32)] = &[
     ("SHUT_RDWR", libc::SHUT_RDWR),
 ];
 
-fn constant(name: &str) -> Option<Dynamic> {
-    // Every constant is upper case; most variable names are not, so this
-    // check keeps ordinary variable reads cheap.
-    if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return None;
-    }
-    CONSTANTS
-        .iter()
-        .find(|(known, _)| *known == name)
-        .map(|(_, value)| Dynamic::from_int(INT::from(*value)))
-}
-
 /// `help()` lists the functions; `help(name)` shows one's signatures, doc
 /// and example. `name` is written bare, as in Python's `help(len)`.
+/// Refuses to make a value of `bytes` bytes (for `what`) when the limits,
+/// or the hard cap, say it is too big, before allocating: a failed
+/// allocation would abort the process. CPython raises `MemoryError` too.
+pub(crate) fn check_size(engine: &rhai::Engine, bytes: usize, what: &str) -> Result<(), crate::ScriptError> {
+    use crate::ScriptError;
+    let limit = engine.max_array_size();
+    if limit > 0 && bytes > limit {
+        return Err(ScriptError::new(
+            "MemoryError",
+            format!("{what} would make {bytes} bytes, more than --max-array-size allows ({limit})"),
+        )
+        .hint("raise --max-array-size if the script really needs more"));
+    }
+    if bytes > crate::engine::HARD_CAP {
+        return Err(ScriptError::new(
+            "MemoryError",
+            format!(
+                "{what} would make {bytes} bytes, more than one value may hold ({})",
+                crate::engine::HARD_CAP
+            ),
+        )
+        .hint("work in smaller pieces"));
+    }
+    Ok(())
+}
+
 fn register_help(engine: &mut rhai::Engine) {
     engine.register_custom_syntax_with_state_raw(
         "help",
@@ -120,40 +138,18 @@ def_package! {
             let bytes = blob.cast::<rhai::Blob>();
             Box::new(bytes.into_iter().map(|b| Dynamic::from_int(INT::from(b))))
         });
+        for (name, value) in CONSTANTS {
+            module.set_var(*name, INT::from(*value));
+        }
     } |> |engine| {
         tasks::register_spawn(engine);
+        processes::register_process(engine);
+        bytes::register_pack(engine);
         register_help(engine);
-        #[allow(deprecated)] // on_var is marked volatile, not deprecated.
-        engine.on_var(|name, _, context| {
-            let Some(value) = constant(name) else {
-                return Ok(None);
-            };
-            // A script's own variable of the same name wins.
-            if context.scope().contains(name) {
-                return Ok(None);
-            }
-            Ok(Some(value))
-        });
-        // Rhai's default printer panics when stdout is a closed pipe
-        // (`repl x.rhai | head`); output that cannot be written is dropped.
-        engine.on_print(|text| {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-        });
-        engine.on_debug(|text, source, pos| {
-            use std::io::Write;
-            let mut err = std::io::stderr().lock();
-            let _ = match (source, pos.line()) {
-                (Some(source), Some(line)) => writeln!(err, "{source}:{line}: {text}"),
-                (None, Some(line)) => writeln!(err, "{line}: {text}"),
-                _ => writeln!(err, "{text}"),
-            };
-        });
-        // Checking every 256 operations keeps a busy loop's reaction to
-        // Ctrl-C far below a millisecond at a fraction of the cost.
-        engine.on_progress(|operations| {
-            (operations % 256 == 0 && crate::runtime::is_cancelled()).then(|| Dynamic::from("KeyboardInterrupt"))
-        });
     }
+}
+
+/// The book's function reference, generated from the engine's metadata.
+pub fn reference_markdown() -> String {
+    docs::reference_markdown()
 }

@@ -92,6 +92,23 @@ pub struct Accepted {
     pub addr: Dynamic,
 }
 
+impl std::fmt::Display for Received {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "recvfrom(data: {}, addr: {})",
+            crate::package::text::bytes_repr(&self.data),
+            self.addr
+        )
+    }
+}
+
+impl std::fmt::Display for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "accept(conn: {}, addr: {})", self.conn, self.addr)
+    }
+}
+
 /// Script functions for sockets.
 #[export_module]
 pub mod socket_api {
@@ -146,7 +163,7 @@ pub mod socket_api {
     /// s.bind("127.0.0.1:0");
     /// print(s.getsockname());
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn bind(sock: &mut Socket, addr: Dynamic) -> Result<(), Box<EvalAltResult>> {
         let target = target_from_dynamic(sock, &addr)?;
         Ok(sock.bind(&target)?)
@@ -157,7 +174,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.bind("", 9999);
     /// ```
-    #[rhai_fn(global, name = "bind", return_raw)]
+    #[rhai_fn(global, name = "bind", return_raw, pure)]
     pub fn bind_host_port(sock: &mut Socket, host: &str, port: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.bind(&host_port(host, port)?)?)
     }
@@ -169,7 +186,7 @@ pub mod socket_api {
     /// s.bind("127.0.0.1:8000");
     /// s.listen();
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn listen(sock: &mut Socket) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.listen(INT::from(libc::SOMAXCONN))?)
     }
@@ -180,7 +197,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.listen(5);
     /// ```
-    #[rhai_fn(global, name = "listen", return_raw)]
+    #[rhai_fn(global, name = "listen", return_raw, pure)]
     pub fn listen_backlog(sock: &mut Socket, backlog: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.listen(backlog)?)
     }
@@ -193,7 +210,7 @@ pub mod socket_api {
     /// client.conn.send("hello");
     /// print(client.addr);
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn accept(sock: &mut Socket) -> Result<Accepted, Box<EvalAltResult>> {
         let (conn, peer) = sock.accept()?;
         Ok(Accepted {
@@ -208,7 +225,7 @@ pub mod socket_api {
     /// let s = socket();
     /// s.connect("127.0.0.1:8000");
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn connect(sock: &mut Socket, addr: Dynamic) -> Result<(), Box<EvalAltResult>> {
         let target = target_from_dynamic(sock, &addr)?;
         Ok(sock.connect(&target)?)
@@ -219,7 +236,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.connect("127.0.0.1", 8000);
     /// ```
-    #[rhai_fn(global, name = "connect", return_raw)]
+    #[rhai_fn(global, name = "connect", return_raw, pure)]
     pub fn connect_host_port(sock: &mut Socket, host: &str, port: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.connect(&host_port(host, port)?)?)
     }
@@ -230,7 +247,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.send("hello".encode());
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn send(sock: &mut Socket, data: Blob) -> Result<INT, Box<EvalAltResult>> {
         let sent = sock.send(&data)?;
         Ok(INT::try_from(sent).unwrap_or(INT::MAX))
@@ -241,7 +258,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.send("hello");
     /// ```
-    #[rhai_fn(global, name = "send", return_raw)]
+    #[rhai_fn(global, name = "send", return_raw, pure)]
     pub fn send_str(sock: &mut Socket, data: &str) -> Result<INT, Box<EvalAltResult>> {
         let sent = sock.send(data.as_bytes())?;
         Ok(INT::try_from(sent).unwrap_or(INT::MAX))
@@ -252,7 +269,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.sendall(blob(100000, 0x41));
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn sendall(sock: &mut Socket, data: Blob) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.sendall(&data)?)
     }
@@ -262,7 +279,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.sendall("GET / HTTP/1.0\r\n\r\n");
     /// ```
-    #[rhai_fn(global, name = "sendall", return_raw)]
+    #[rhai_fn(global, name = "sendall", return_raw, pure)]
     pub fn sendall_str(sock: &mut Socket, data: &str) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.sendall(data.as_bytes())?)
     }
@@ -273,7 +290,7 @@ pub mod socket_api {
     /// let s = socket("udp");
     /// s.sendto("hi".encode(), "127.0.0.1:9999");
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn sendto(sock: &mut Socket, data: Blob, addr: Dynamic) -> Result<INT, Box<EvalAltResult>> {
         let target = target_from_dynamic(sock, &addr)?;
         let sent = sock.sendto(&data, &target)?;
@@ -285,7 +302,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.sendto("hi", ["127.0.0.1", 9999]);
     /// ```
-    #[rhai_fn(global, name = "sendto", return_raw)]
+    #[rhai_fn(global, name = "sendto", return_raw, pure)]
     pub fn sendto_str(sock: &mut Socket, data: &str, addr: Dynamic) -> Result<INT, Box<EvalAltResult>> {
         let target = target_from_dynamic(sock, &addr)?;
         let sent = sock.sendto(data.as_bytes(), &target)?;
@@ -299,7 +316,7 @@ pub mod socket_api {
     /// let data = conn.recv(1024);
     /// if data.len() == 0 { print("peer closed"); }
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn recv(sock: &mut Socket, n: INT) -> Result<Blob, Box<EvalAltResult>> {
         Ok(sock.recv(recv_size(n)?)?)
     }
@@ -311,7 +328,7 @@ pub mod socket_api {
     /// let m = s.recvfrom(1024);
     /// s.sendto(m.data, m.addr);
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn recvfrom(sock: &mut Socket, n: INT) -> Result<Received, Box<EvalAltResult>> {
         let (data, from) = sock.recvfrom(recv_size(n)?)?;
         Ok(Received {
@@ -325,7 +342,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.close();
     /// ```
-    #[rhai_fn(global)]
+    #[rhai_fn(global, pure)]
     pub fn close(sock: &mut Socket) {
         sock.close();
     }
@@ -336,7 +353,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.shutdown(SHUT_WR);
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn shutdown(sock: &mut Socket, how: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.shutdown(crate::net::socket::shutdown_how(how)?)?)
     }
@@ -347,7 +364,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn setsockopt(sock: &mut Socket, level: INT, option: INT, value: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.setsockopt(level, option, value)?)
     }
@@ -357,7 +374,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.setsockopt(SOL_SOCKET, SO_BROADCAST, true);
     /// ```
-    #[rhai_fn(global, name = "setsockopt", return_raw)]
+    #[rhai_fn(global, name = "setsockopt", return_raw, pure)]
     pub fn setsockopt_bool(sock: &mut Socket, level: INT, option: INT, value: bool) -> Result<(), Box<EvalAltResult>> {
         Ok(sock.setsockopt(level, option, INT::from(value))?)
     }
@@ -367,7 +384,7 @@ pub mod socket_api {
     /// ```rhai
     /// print(s.getsockopt(SOL_SOCKET, SO_RCVBUF));
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn getsockopt(sock: &mut Socket, level: INT, option: INT) -> Result<INT, Box<EvalAltResult>> {
         Ok(sock.getsockopt(level, option)?)
     }
@@ -379,7 +396,7 @@ pub mod socket_api {
     /// s.settimeout(2);
     /// try { s.recv(10); } catch (e) { print(e); }
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn settimeout(sock: &mut Socket, secs: INT) -> Result<(), Box<EvalAltResult>> {
         sock.settimeout(seconds(secs as f64)?);
         Ok(())
@@ -390,7 +407,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.settimeout(0.5);
     /// ```
-    #[rhai_fn(global, name = "settimeout", return_raw)]
+    #[rhai_fn(global, name = "settimeout", return_raw, pure)]
     pub fn settimeout_float(sock: &mut Socket, secs: rhai::FLOAT) -> Result<(), Box<EvalAltResult>> {
         sock.settimeout(seconds(secs)?);
         Ok(())
@@ -402,7 +419,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.settimeout(());
     /// ```
-    #[rhai_fn(global, name = "settimeout")]
+    #[rhai_fn(global, name = "settimeout", pure)]
     pub fn settimeout_none(sock: &mut Socket, _none: ()) {
         sock.settimeout(None);
     }
@@ -412,7 +429,7 @@ pub mod socket_api {
     /// ```rhai
     /// print(s.gettimeout());
     /// ```
-    #[rhai_fn(global)]
+    #[rhai_fn(global, pure)]
     pub fn gettimeout(sock: &mut Socket) -> Dynamic {
         sock.gettimeout()
             .map_or(Dynamic::UNIT, |t| Dynamic::from_float(t.as_secs_f64()))
@@ -424,7 +441,7 @@ pub mod socket_api {
     /// ```rhai
     /// s.setblocking(false);
     /// ```
-    #[rhai_fn(global)]
+    #[rhai_fn(global, pure)]
     pub fn setblocking(sock: &mut Socket, blocking: bool) {
         sock.settimeout(if blocking {
             None
@@ -439,7 +456,7 @@ pub mod socket_api {
     /// s.bind("127.0.0.1:0");
     /// let port = s.getsockname()[1];
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn getsockname(sock: &mut Socket) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(endpoint_to_dynamic(&sock.getsockname()?))
     }
@@ -449,7 +466,7 @@ pub mod socket_api {
     /// ```rhai
     /// print(conn.getpeername());
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn getpeername(sock: &mut Socket) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(endpoint_to_dynamic(&sock.getpeername()?))
     }
@@ -459,7 +476,7 @@ pub mod socket_api {
     /// ```rhai
     /// print(s.fileno());
     /// ```
-    #[rhai_fn(global)]
+    #[rhai_fn(global, pure)]
     pub fn fileno(sock: &mut Socket) -> INT {
         sock.fileno()
     }
@@ -517,11 +534,7 @@ pub mod socket_api {
     /// How a `recvfrom` result prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn received_to_string(m: &mut Received) -> String {
-        format!(
-            "recvfrom(data: {}, addr: {})",
-            crate::package::text::bytes_repr(&m.data),
-            m.addr
-        )
+        m.to_string()
     }
 
     /// The connected socket to talk to this client with.
@@ -553,7 +566,7 @@ pub mod socket_api {
     /// How an `accept` result prints.
     #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
     pub fn accepted_to_string(a: &mut Accepted) -> String {
-        format!("accept(conn: {}, addr: {})", a.conn, a.addr)
+        a.to_string()
     }
 
     /// This machine's host name.

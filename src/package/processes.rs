@@ -27,8 +27,20 @@ fn function(value: Dynamic) -> Result<FnPtr, ScriptError> {
     )
 }
 
-fn start(func: Dynamic, args: &[Dynamic]) -> Result<process::Process, Box<EvalAltResult>> {
-    Ok(process::start(&function(func)?, args)?)
+/// `process(f, args...)`: Python's `Process(target=f, args=...).start()`,
+/// with any number of arguments.
+pub fn register_process(engine: &mut rhai::Engine) {
+    super::syntax::register_call(
+        engine,
+        "process",
+        "process needs a function: process(work, args...)",
+        |_ctx, values| {
+            let mut values = values.into_iter();
+            let func = function(values.next().unwrap_or_default())?;
+            let args: Vec<Dynamic> = values.collect();
+            Ok(Dynamic::from(process::start(&func, &args)?))
+        },
+    );
 }
 
 /// Script functions for processes and pools.
@@ -43,68 +55,24 @@ pub mod processes_api {
     /// The result of `apply_async`.
     pub type AsyncResult = crate::process::pool::AsyncResult;
 
-    /// Runs `f()` in a new OS process (Python's
-    /// `Process(target=f).start()`); the process gets copies of the
-    /// arguments.
-    ///
-    /// ```rhai
-    /// fn work() { print(`child ${pid()}`); }
-    /// let p = process(work);
-    /// p.join();
-    /// ```
-    #[rhai_fn(name = "process", return_raw)]
-    pub fn process0(f: Dynamic) -> Result<Process, Box<EvalAltResult>> {
-        start(f, &[])
-    }
-
-    /// Runs `f(a)` in a new process. Sockets passed as arguments work in
-    /// the child; queues are shared.
-    ///
-    /// ```rhai
-    /// fn serve(conn) { conn.sendall(conn.recv(1024)); }
-    /// process(serve, server.accept().conn);
-    /// ```
-    #[rhai_fn(name = "process", return_raw)]
-    pub fn process1(f: Dynamic, a: Dynamic) -> Result<Process, Box<EvalAltResult>> {
-        start(f, &[a])
-    }
-
-    /// Runs `f(a, b)` in a new process.
-    #[rhai_fn(name = "process", return_raw)]
-    pub fn process2(f: Dynamic, a: Dynamic, b: Dynamic) -> Result<Process, Box<EvalAltResult>> {
-        start(f, &[a, b])
-    }
-
-    /// Runs `f(a, b, c)` in a new process.
-    #[rhai_fn(name = "process", return_raw)]
-    pub fn process3(f: Dynamic, a: Dynamic, b: Dynamic, c: Dynamic) -> Result<Process, Box<EvalAltResult>> {
-        start(f, &[a, b, c])
-    }
-
-    /// Runs `f(a, b, c, d)` in a new process.
-    #[rhai_fn(name = "process", return_raw)]
-    pub fn process4(f: Dynamic, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic) -> Result<Process, Box<EvalAltResult>> {
-        start(f, &[a, b, c, d])
-    }
-
     /// Waits for the process to exit; returns its exit code.
     ///
     /// ```rhai
     /// let code = p.join();
     /// ```
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn process_join(p: &mut Process) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(exit_code(p.join(None)?))
     }
 
     /// Waits at most `secs` seconds; `()` if it is still running.
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn process_join_timeout(p: &mut Process, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(exit_code(p.join(Some(seconds(secs)?))?))
     }
 
     /// `join` with a whole number of seconds.
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn process_join_timeout_int(p: &mut Process, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(exit_code(p.join(Some(seconds(secs as FLOAT)?))?))
     }
@@ -156,7 +124,7 @@ pub mod processes_api {
     }
 
     /// Marks the process as a daemon (not waited for at exit).
-    #[rhai_fn(global, set = "daemon")]
+    #[rhai_fn(global, set = "daemon", pure)]
     pub fn set_process_daemon(p: &mut Process, daemon: bool) {
         p.set_daemon(daemon);
     }
@@ -196,13 +164,13 @@ pub mod processes_api {
     /// let r = p.apply_async(square, [7]);
     /// print(r.get());   // 49
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn apply_async(p: &mut Pool, f: Dynamic, args: Array) -> Result<AsyncResult, Box<EvalAltResult>> {
         Ok(p.apply_async(&function(f)?, args)?)
     }
 
     /// Queues `f()` for a worker.
-    #[rhai_fn(global, name = "apply_async", return_raw)]
+    #[rhai_fn(global, name = "apply_async", return_raw, pure)]
     pub fn apply_async0(p: &mut Pool, f: Dynamic) -> Result<AsyncResult, Box<EvalAltResult>> {
         Ok(p.apply_async(&function(f)?, Array::new())?)
     }
@@ -212,25 +180,25 @@ pub mod processes_api {
     /// ```rhai
     /// print(p.map(square, [1, 2, 3]));   // [1, 4, 9]
     /// ```
-    #[rhai_fn(global, name = "map", return_raw)]
+    #[rhai_fn(global, name = "map", return_raw, pure)]
     pub fn pool_map(p: &mut Pool, f: Dynamic, items: Array) -> Result<Array, Box<EvalAltResult>> {
         Ok(p.map(&function(f)?, items)?)
     }
 
     /// Accepts no more jobs; workers exit when the queued ones are done.
-    #[rhai_fn(global, name = "close", return_raw)]
+    #[rhai_fn(global, name = "close", return_raw, pure)]
     pub fn pool_close(p: &mut Pool) -> Result<(), Box<EvalAltResult>> {
         Ok(p.close()?)
     }
 
     /// Waits for the workers to exit (after `close()`).
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn pool_join(p: &mut Pool) -> Result<(), Box<EvalAltResult>> {
         Ok(p.join()?)
     }
 
     /// Stops the workers now.
-    #[rhai_fn(global, name = "terminate")]
+    #[rhai_fn(global, name = "terminate", pure)]
     pub fn pool_terminate(p: &mut Pool) {
         p.terminate();
     }
@@ -251,13 +219,13 @@ pub mod processes_api {
     }
 
     /// Waits for the job's result (re-raising its error).
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn result_get(r: &mut AsyncResult) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(r.get(None)?)
     }
 
     /// Waits at most `secs` seconds, then `TimeoutError`.
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn result_get_timeout(r: &mut AsyncResult, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(r.get(Some(seconds(secs)?))?)
     }

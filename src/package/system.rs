@@ -10,10 +10,12 @@ use crate::error::ScriptError;
 use crate::runtime;
 
 fn sleep_for(secs: FLOAT) -> Result<(), ScriptError> {
-    let duration = runtime::seconds(secs)?;
-    // The timer registers with the runtime when created, so create it
-    // inside the future that runs there.
-    runtime::wait(async move { tokio::time::sleep(duration).await }, None)
+    let deadline = runtime::Deadline::after_secs(secs)?;
+    // A sleep is a wait for nothing until the deadline.
+    match runtime::wait(std::future::pending::<()>(), deadline) {
+        Err(err) if err.class == "TimeoutError" => Ok(()),
+        other => other,
+    }
 }
 
 /// Formats `when` with a C/Python `strftime` format, refusing unknown
@@ -36,10 +38,124 @@ fn exit_request(code: INT) -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(ExitRequest(code)), rhai::Position::NONE).into()
 }
 
+/// Python's `print(a, b, ...)`: each value as `print` shows it, separated
+/// by spaces. Rhai prints the text a `print` function returns.
+fn print_line(ctx: &NativeCallContext, values: &mut [Dynamic]) -> Result<String, Box<EvalAltResult>> {
+    let mut parts = Vec::with_capacity(values.len());
+    for value in values.iter_mut() {
+        let text = if value.is_string() {
+            value.clone()
+        } else {
+            ctx.call_native_fn_raw("to_string", true, &mut [value])?
+        };
+        parts.push(text.into_string().unwrap_or_default());
+    }
+    Ok(parts.join(" "))
+}
+
 /// Script functions for time and input.
 #[export_module]
 pub mod system_api {
     use super::*;
+
+    /// Prints an empty line.
+    ///
+    /// ```rhai
+    /// print();
+    /// ```
+    #[rhai_fn(name = "print")]
+    pub fn print_nothing() -> String {
+        String::new()
+    }
+
+    /// Prints its values separated by spaces, like Python's `print(a, b)`.
+    ///
+    /// ```rhai
+    /// print("received", data.len(), "bytes from", m.addr);
+    /// ```
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print2(ctx: NativeCallContext, a: Dynamic, b: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b])
+    }
+
+    /// `print` with three values.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print3(ctx: NativeCallContext, a: Dynamic, b: Dynamic, c: Dynamic) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c])
+    }
+
+    /// `print` with four values.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print4(
+        ctx: NativeCallContext,
+        a: Dynamic,
+        b: Dynamic,
+        c: Dynamic,
+        d: Dynamic,
+    ) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c, d])
+    }
+
+    /// `print` with five values.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print5(
+        ctx: NativeCallContext,
+        a: Dynamic,
+        b: Dynamic,
+        c: Dynamic,
+        d: Dynamic,
+        e: Dynamic,
+    ) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c, d, e])
+    }
+
+    /// `print` with six values.
+    #[allow(clippy::too_many_arguments)] // Python's print is variadic; Rhai needs one fn per arity.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print6(
+        ctx: NativeCallContext,
+        a: Dynamic,
+        b: Dynamic,
+        c: Dynamic,
+        d: Dynamic,
+        e: Dynamic,
+        f: Dynamic,
+    ) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c, d, e, f])
+    }
+
+    /// `print` with seven values.
+    #[allow(clippy::too_many_arguments)] // Python's print is variadic; Rhai needs one fn per arity.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print7(
+        ctx: NativeCallContext,
+        a: Dynamic,
+        b: Dynamic,
+        c: Dynamic,
+        d: Dynamic,
+        e: Dynamic,
+        f: Dynamic,
+        g: Dynamic,
+    ) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c, d, e, f, g])
+    }
+
+    /// `print` with eight values.
+    #[allow(clippy::too_many_arguments)] // Python's print is variadic; Rhai needs one fn per arity.
+    #[rhai_fn(name = "print", return_raw)]
+    pub fn print8(
+        ctx: NativeCallContext,
+        a: Dynamic,
+        b: Dynamic,
+        c: Dynamic,
+        d: Dynamic,
+        e: Dynamic,
+        f: Dynamic,
+        g: Dynamic,
+        h: Dynamic,
+    ) -> Result<String, Box<EvalAltResult>> {
+        print_line(&ctx, &mut [a, b, c, d, e, f, g, h])
+    }
 
     /// Pauses for `secs` seconds (Ctrl-C interrupts it).
     ///

@@ -2,49 +2,29 @@
 //! `tasks()`, `current_task()`, `lock()`, `queue()`, `value()`, `local()`.
 
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, Engine, EvalContext, Expression, FLOAT, FnPtr, INT, Position};
+use rhai::{Array, Dynamic, Engine, EvalContext, FLOAT, FnPtr, INT};
 
 use crate::error::ScriptError;
-use crate::runtime::task;
+use crate::runtime::context;
 use crate::sync::Block;
 use crate::sync::queue::block_for;
+use crate::tasks;
 
 fn timeout(secs: FLOAT) -> Result<std::time::Duration, ScriptError> {
     crate::runtime::seconds(secs)
 }
 
-/// `spawn(f, args...)` and `spawn(|| ...)`. `spawn` is a reserved word in
-/// Rhai, so it is custom syntax that accepts a call-like argument list.
+/// `spawn(f, args...)` and `spawn(|| ...)`.
 pub fn register_spawn(engine: &mut Engine) {
-    engine.register_custom_syntax_with_state_raw(
+    super::syntax::register_call(
+        engine,
         "spawn",
-        |symbols, look_ahead, _state| {
-            let last = symbols.last().map_or("", |s| s.as_str());
-            Ok(match (last, look_ahead) {
-                ("spawn", _) => Some("(".into()),
-                ("(", ")") => {
-                    return Err(rhai::LexError::ImproperSymbol(
-                        ")".into(),
-                        "spawn needs a function: spawn(|| ...) or spawn(name, args...)".into(),
-                    )
-                    .into_err(Position::NONE));
-                }
-                ("(", _) | (",", _) => Some("$expr$".into()),
-                ("$expr$", ",") => Some(",".into()),
-                ("$expr$", _) => Some(")".into()),
-                _ => None,
-            })
-        },
-        false,
-        spawn_syntax,
+        "spawn needs a function: spawn(|| ...) or spawn(name, args...)",
+        spawn_values,
     );
 }
 
-fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
-    let mut values = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        values.push(ctx.eval_expression_tree(input)?);
-    }
+fn spawn_values(ctx: &mut EvalContext, values: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
     let mut values = values.into_iter();
     let target = values.next().unwrap_or_default();
     let func = if target.is_fnptr() {
@@ -71,7 +51,7 @@ fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) 
         let owner = libs.remove(at);
         libs.insert(0, owner);
     }
-    let env = task::Environment {
+    let env = tasks::Environment {
         libs,
         imports: ctx
             .global_runtime_state()
@@ -80,8 +60,7 @@ fn spawn_syntax(ctx: &mut EvalContext, inputs: &[Expression], _state: &Dynamic) 
             .collect(),
         constants: ctx.global_runtime_state().constants.clone(),
     };
-    let task = task::spawn(env, func, args, crate::script::report_task_error)?;
-    Ok(Dynamic::from(task))
+    Ok(Dynamic::from(tasks::spawn(env, func, args)?))
 }
 
 /// Script functions for tasks and synchronisation.
@@ -90,7 +69,7 @@ pub mod tasks_api {
     use super::*;
 
     /// A task.
-    pub type Task = crate::runtime::task::Task;
+    pub type Task = crate::tasks::Task;
     /// A lock.
     pub type Lock = crate::sync::Lock;
     /// A queue.
@@ -106,7 +85,7 @@ pub mod tasks_api {
     /// let t = spawn(|| 6 * 7);
     /// print(t.join());   // 42
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn join(t: &mut Task) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(t.join(None)?)
     }
@@ -117,13 +96,13 @@ pub mod tasks_api {
     /// ```rhai
     /// t.join(0.5);
     /// ```
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn join_timeout(t: &mut Task, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(t.join(Some(timeout(secs)?))?)
     }
 
     /// `join` with a whole number of seconds.
-    #[rhai_fn(global, name = "join", return_raw)]
+    #[rhai_fn(global, name = "join", return_raw, pure)]
     pub fn join_timeout_int(t: &mut Task, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(t.join(Some(timeout(secs as FLOAT)?))?)
     }
@@ -156,7 +135,7 @@ pub mod tasks_api {
     }
 
     /// Renames the task.
-    #[rhai_fn(global, set = "name")]
+    #[rhai_fn(global, set = "name", pure)]
     pub fn set_name(t: &mut Task, name: &str) {
         t.set_name(name);
     }
@@ -175,7 +154,7 @@ pub mod tasks_api {
     }
 
     /// Marks the task as a daemon (not waited for at exit).
-    #[rhai_fn(global, set = "daemon")]
+    #[rhai_fn(global, set = "daemon", pure)]
     pub fn set_daemon(t: &mut Task, daemon: bool) {
         t.set_daemon(daemon);
     }
@@ -211,8 +190,12 @@ pub mod tasks_api {
     /// print(tasks().len());
     /// ```
     pub fn tasks() -> Array {
-        task::current_or_main();
-        task::tasks().into_iter().map(Dynamic::from).collect()
+        let session = context::with_current(|task| task.session().clone());
+        tasks::Tasks::of(&session)
+            .live(&session)
+            .into_iter()
+            .map(Dynamic::from)
+            .collect()
     }
 
     /// The task running this code; "MainThread" outside any task.
@@ -221,7 +204,7 @@ pub mod tasks_api {
     /// print(current_task().name);
     /// ```
     pub fn current_task() -> Task {
-        task::current_or_main()
+        tasks::current()
     }
 
     /// A new unlocked lock (Python's `threading.Lock()`).
@@ -252,7 +235,7 @@ pub mod tasks_api {
     /// ```rhai
     /// mutex.acquire();
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn acquire(l: &mut Lock) -> Result<bool, Box<EvalAltResult>> {
         Ok(l.acquire(None)?)
     }
@@ -263,7 +246,7 @@ pub mod tasks_api {
     /// ```rhai
     /// if mutex.acquire(false) { mutex.release(); }
     /// ```
-    #[rhai_fn(global, name = "acquire", return_raw)]
+    #[rhai_fn(global, name = "acquire", return_raw, pure)]
     pub fn acquire_blocking(l: &mut Lock, blocking: bool) -> Result<bool, Box<EvalAltResult>> {
         if blocking {
             Ok(l.acquire(None)?)
@@ -277,13 +260,13 @@ pub mod tasks_api {
     /// ```rhai
     /// if !mutex.acquire(0.5) { print("busy"); }
     /// ```
-    #[rhai_fn(global, name = "acquire", return_raw)]
+    #[rhai_fn(global, name = "acquire", return_raw, pure)]
     pub fn acquire_timeout(l: &mut Lock, secs: FLOAT) -> Result<bool, Box<EvalAltResult>> {
         Ok(l.acquire(Some(timeout(secs)?))?)
     }
 
     /// `acquire` with a whole number of seconds.
-    #[rhai_fn(global, name = "acquire", return_raw)]
+    #[rhai_fn(global, name = "acquire", return_raw, pure)]
     pub fn acquire_timeout_int(l: &mut Lock, secs: INT) -> Result<bool, Box<EvalAltResult>> {
         Ok(l.acquire(Some(timeout(secs as FLOAT)?))?)
     }
@@ -293,7 +276,7 @@ pub mod tasks_api {
     /// ```rhai
     /// mutex.release();
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn release(l: &mut Lock) -> Result<(), Box<EvalAltResult>> {
         Ok(l.release()?)
     }
@@ -339,7 +322,7 @@ pub mod tasks_api {
     }
 
     /// Adds an item, waiting while the queue is full.
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn put(q: &mut Queue, item: Dynamic) -> Result<(), Box<EvalAltResult>> {
         Ok(q.put(item, Block::Forever)?)
     }
@@ -349,13 +332,13 @@ pub mod tasks_api {
     /// ```rhai
     /// q.put("job", 1.5);
     /// ```
-    #[rhai_fn(global, name = "put", return_raw)]
+    #[rhai_fn(global, name = "put", return_raw, pure)]
     pub fn put_timeout(q: &mut Queue, item: Dynamic, secs: FLOAT) -> Result<(), Box<EvalAltResult>> {
         Ok(q.put(item, block_for(secs)?)?)
     }
 
     /// `put(item, false)` fails with `queue.Full` at once instead of waiting.
-    #[rhai_fn(global, name = "put", return_raw)]
+    #[rhai_fn(global, name = "put", return_raw, pure)]
     pub fn put_blocking(q: &mut Queue, item: Dynamic, block: bool) -> Result<(), Box<EvalAltResult>> {
         Ok(q.put(item, if block { Block::Forever } else { Block::No })?)
     }
@@ -365,13 +348,13 @@ pub mod tasks_api {
     /// ```rhai
     /// try { q.put_nowait(1); } catch (e) { print(e); }
     /// ```
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn put_nowait(q: &mut Queue, item: Dynamic) -> Result<(), Box<EvalAltResult>> {
         Ok(q.put(item, Block::No)?)
     }
 
     /// Removes and returns the oldest item, waiting while the queue is empty.
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn get(q: &mut Queue) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(q.get(Block::Forever)?)
     }
@@ -381,31 +364,31 @@ pub mod tasks_api {
     /// ```rhai
     /// let job = q.get(2);
     /// ```
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn get_timeout(q: &mut Queue, secs: FLOAT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(q.get(block_for(secs)?)?)
     }
 
     /// `put` with a whole number of seconds.
-    #[rhai_fn(global, name = "put", return_raw)]
+    #[rhai_fn(global, name = "put", return_raw, pure)]
     pub fn put_timeout_int(q: &mut Queue, item: Dynamic, secs: INT) -> Result<(), Box<EvalAltResult>> {
         Ok(q.put(item, block_for(secs as FLOAT)?)?)
     }
 
     /// `get` with a whole number of seconds.
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn get_timeout_int(q: &mut Queue, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(q.get(block_for(secs as FLOAT)?)?)
     }
 
     /// `get(false)` fails with `queue.Empty` at once instead of waiting.
-    #[rhai_fn(global, name = "get", return_raw)]
+    #[rhai_fn(global, name = "get", return_raw, pure)]
     pub fn get_blocking(q: &mut Queue, block: bool) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(q.get(if block { Block::Forever } else { Block::No })?)
     }
 
     /// Takes an item or fails with `queue.Empty` at once.
-    #[rhai_fn(global, return_raw)]
+    #[rhai_fn(global, return_raw, pure)]
     pub fn get_nowait(q: &mut Queue) -> Result<Dynamic, Box<EvalAltResult>> {
         Ok(q.get(Block::No)?)
     }
@@ -455,7 +438,7 @@ pub mod tasks_api {
     }
 
     /// Writes the shared value.
-    #[rhai_fn(global, set = "value")]
+    #[rhai_fn(global, set = "value", pure)]
     pub fn value_set(v: &mut Value, new: Dynamic) {
         v.set(new);
     }
@@ -486,7 +469,7 @@ pub mod tasks_api {
     }
 
     /// Sets this task's attribute `name`.
-    #[rhai_fn(global, index_set)]
+    #[rhai_fn(global, index_set, pure)]
     pub fn local_set(l: &mut Local, name: &str, value: Dynamic) {
         l.set(name, value);
     }

@@ -1,62 +1,42 @@
 //! Processes: `process(f, args...)` and `pool(n)`, like Python's
-//! `multiprocessing`.
+//! `multiprocessing` (layer 5, above `tasks`).
 //!
 //! A process is a fresh copy of the running program (the `repl` binary,
-//! or an embedder's binary that calls [`run_child_if_requested`] first),
-//! started with `SOCKREPL_CHILD=1` and given a [`Job`] on its standard
-//! input: the script's source, the function to call and its arguments.
-//! The child compiles the source for its functions but runs none of its
-//! top-level statements, so a function sees only its arguments and the
-//! parent's variables stay the parent's (seed 003's "num stays 10").
+//! or an embedder's binary that calls `run_child_if_requested` first),
+//! started with `SOCKREPL_CHILD=1` and given its job on standard input.
+//! What a job says (the session's functions, limits, the call to make) is
+//! the session layer's business: it installs a [`JobMaker`] in the
+//! session's [`Children`], and this layer only starts the child, hands it
+//! the job and the descriptors it inherits, and tracks its exit.
 //!
-//! Arguments are copies ([`wire`]); sockets are inherited file
+//! Arguments are copies ([`ipc::wire`]); sockets are inherited file
 //! descriptors, so a process-per-client server can hand the child its
-//! connection; queues stay in the parent and are reached through its
-//! [`broker`]. Children are started from a runtime worker thread with a
+//! connection; queues stay in the parent and are reached through the
+//! session's broker ([`ipc`]), which only the session's own children may
+//! use. Children are started from a runtime worker thread with a
 //! parent-death signal, so they cannot outlive a parent that dies.
 
-pub mod broker;
-mod child;
+pub mod ipc;
 pub mod pool;
-pub mod wire;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rhai::{Dynamic, FnPtr};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
-pub use child::run_child_if_requested;
-use wire::{Wire, to_wire};
-
 use crate::error::ScriptError;
-use crate::runtime::{self, task};
+use crate::runtime::context::{self, SessionCore, guard};
+use crate::runtime::{self, Deadline};
+use ipc::wire::{self, Encoder, Wire};
 
 /// The environment variable that marks a child process.
 pub const CHILD_ENV: &str = "SOCKREPL_CHILD";
-
-/// What a child process is asked to do.
-#[derive(Serialize, Deserialize)]
-pub struct Job {
-    /// The script's name, for messages.
-    pub script_name: String,
-    /// The script's source, compiled again in the child for its functions.
-    pub script_text: String,
-    /// The name.
-    pub name: String,
-    /// The parent's function-name hashing seed (see
-    /// [`crate::script::pin_hashing_seed`]).
-    pub hashing_seed: Option<[u64; 4]>,
-    /// The parent's limits, so a child cannot do more than its parent.
-    pub limits: crate::script::Limits,
-    /// What to run.
-    pub work: Work,
-}
 
 /// The work a child process does.
 #[derive(Serialize, Deserialize)]
@@ -79,7 +59,23 @@ pub enum Work {
     },
 }
 
-static NEXT_NUMBER: AtomicU64 = AtomicU64::new(1);
+/// What a child needs besides its work: how to reach the parent's queues,
+/// and which descriptors it inherited. Built only here, when a child is
+/// started; the child turns it back into sockets and queue handles.
+#[derive(Serialize, Deserialize)]
+pub struct Handover {
+    /// The parent's broker, if the child was given any queue.
+    pub broker: Option<ipc::BrokerTicket>,
+    /// Descriptors the child inherits, by slot.
+    pub inherited: wire::Inherited,
+}
+
+/// Turns work into the bytes a child reads as its job. The session layer
+/// provides it: only it knows the session's functions and limits.
+pub trait JobMaker: Send + Sync {
+    /// The job for a child named `name`.
+    fn job(&self, name: &str, work: Work, handover: Handover) -> Result<Vec<u8>, ScriptError>;
+}
 
 /// A handle to a child process; copies refer to the same process.
 #[derive(Clone)]
@@ -95,12 +91,61 @@ struct ProcShared {
     exit: watch::Sender<Option<i32>>,
 }
 
-/// Children that have not exited. Strong references: a child whose
-/// handle the script dropped (`process(f, conn);` in an accept loop) is
-/// still waited for at exit, as Python waits for its processes.
-fn live() -> &'static Mutex<HashMap<u32, Arc<ProcShared>>> {
-    static LIVE: OnceLock<Mutex<HashMap<u32, Arc<ProcShared>>>> = OnceLock::new();
-    LIVE.get_or_init(Default::default)
+/// A session's child processes and how their jobs are made.
+#[derive(Default)]
+pub struct Children {
+    /// Children that have not exited. Strong references: a child whose
+    /// handle the script dropped (`process(f, conn);` in an accept loop)
+    /// is still waited for at exit, as Python waits for its processes.
+    live: Mutex<HashMap<u32, Arc<ProcShared>>>,
+    next_number: AtomicU64,
+    maker: RwLock<Option<Arc<dyn JobMaker>>>,
+}
+
+impl Children {
+    /// The children of `session`.
+    pub fn of(session: &SessionCore) -> Arc<Children> {
+        session.service::<Children>()
+    }
+
+    /// Sets how this session's jobs are made.
+    pub fn set_job_maker(&self, maker: Arc<dyn JobMaker>) {
+        *self.maker.write().unwrap_or_else(|p| p.into_inner()) = Some(maker);
+    }
+
+    /// Live child processes, by pid.
+    pub fn processes(&self) -> Vec<Process> {
+        let mut found: Vec<Process> = guard(&self.live)
+            .values()
+            .map(|shared| Process { shared: shared.clone() })
+            .filter(Process::is_alive)
+            .collect();
+        found.sort_by_key(Process::pid);
+        found
+    }
+
+    /// Waits for every non-daemon child, as Python does at exit.
+    pub fn wait_for_non_daemon(&self) -> Result<(), ScriptError> {
+        for child in self.processes().into_iter().filter(|p| !p.is_daemon()) {
+            child.join(None)?;
+        }
+        Ok(())
+    }
+
+    /// Terminates every live child (on Ctrl-C, or at the end of a session
+    /// for daemons), so none is left behind.
+    pub fn terminate_all(&self) {
+        for child in self.processes() {
+            child.terminate();
+        }
+    }
+
+    /// Terminates the daemon children, as Python does at exit.
+    pub fn terminate_daemons(&self) {
+        for child in self.processes().into_iter().filter(Process::is_daemon) {
+            child.terminate();
+        }
+    }
 }
 
 impl Process {
@@ -138,11 +183,16 @@ impl Process {
     /// code, or `None` if it is still running.
     pub fn join(&self, timeout: Option<std::time::Duration>) -> Result<Option<i32>, ScriptError> {
         let mut exit = self.shared.exit.subscribe();
-        let what = format!("join process {}", self.pid());
-        let waited = task::with_blocked_on(&what, || {
-            runtime::wait(
-                async move { exit.wait_for(Option::is_some).await.ok().and_then(|code| *code) },
-                timeout,
+        let deadline = Deadline::after(timeout);
+        let waited = context::with_current(|task| {
+            task.blocked(
+                || format!("join process {}", self.pid()),
+                || {
+                    runtime::wait(
+                        async move { exit.wait_for(Option::is_some).await.ok().and_then(|code| *code) },
+                        deadline,
+                    )
+                },
             )
         });
         match waited {
@@ -188,76 +238,76 @@ impl fmt::Debug for Process {
     }
 }
 
-/// Live child processes.
-pub fn processes() -> Vec<Process> {
-    let mut found: Vec<Process> = live()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .map(|shared| Process { shared: shared.clone() })
-        .filter(Process::is_alive)
-        .collect();
-    found.sort_by_key(Process::pid);
-    found
-}
-
-/// Waits for every non-daemon child, as Python does at exit.
-pub fn wait_for_non_daemon_processes() -> Result<(), ScriptError> {
-    for child in processes().into_iter().filter(|p| !p.is_daemon()) {
-        child.join(None)?;
-    }
-    Ok(())
-}
-
-/// Terminates every live child (on Ctrl-C, so none is left behind).
-pub fn terminate_all() {
-    for child in processes() {
-        child.terminate();
-    }
-}
-
-fn script() -> Result<Arc<task::Source>, ScriptError> {
-    task::current_source().ok_or_else(|| {
-        ScriptError::new("RuntimeError", "process() needs the script's source")
-            .hint("embedders: run scripts with sockrepl::script::run")
-    })
-}
-
-/// Starts `func(args...)` in a new process.
+/// Starts `func(args...)` in a new process of the calling task's session.
 pub fn start(func: &FnPtr, args: &[Dynamic]) -> Result<Process, ScriptError> {
-    let mut fds = Vec::new();
-    let mut collect = Some(&mut fds);
-    let curry = func
-        .iter_curry()
-        .map(|v| to_wire(v, &mut collect))
-        .collect::<Result<_, _>>()?;
-    let args = args
-        .iter()
-        .map(|v| to_wire(v, &mut collect))
-        .collect::<Result<_, _>>()?;
+    let session = context::with_current(|task| task.session().clone());
+    let broker = ipc::Broker::of(&session);
+    let mut inherited = Vec::new();
+    let mut encoder = Encoder::for_child(&broker, &mut inherited);
+    let curry = func.iter_curry().map(|v| encoder.encode(v)).collect::<Result<_, _>>()?;
+    let args = args.iter().map(|v| encoder.encode(v)).collect::<Result<_, _>>()?;
+    let shares_queues = encoder.shared_a_queue();
     let work = Work::Call {
         func: func.fn_name().to_string(),
         curry,
         args,
     };
-    launch(work, fds)
+    launch(&session, work, inherited, shares_queues.then_some(broker))
 }
 
-/// Starts a child with `work`, letting it inherit `fds`.
-pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
-    let source = script()?;
-    let number = NEXT_NUMBER.fetch_add(1, Ordering::Relaxed);
-    let job = Job {
-        script_name: source.name.clone(),
-        script_text: source.text.clone(),
-        name: format!("Process-{number}"),
-        hashing_seed: *rhai::config::hashing::get_hashing_seed(),
-        limits: crate::script::limits(),
-        work,
+/// Starts a child of `session` with `work`, letting it inherit `fds` and,
+/// when given, reach `broker`'s queues.
+pub fn launch(
+    session: &Arc<SessionCore>,
+    work: Work,
+    fds: Vec<RawFd>,
+    broker: Option<Arc<ipc::Broker>>,
+) -> Result<Process, ScriptError> {
+    let children = Children::of(session);
+    let maker = children.maker.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let maker = maker.ok_or_else(|| {
+        ScriptError::new("RuntimeError", "process() needs the session's script")
+            .hint("embedders: run scripts with sockrepl::Session, which knows how to start children")
+    })?;
+    let ticket = match &broker {
+        Some(broker) => Some(broker.ticket()?),
+        None => None,
     };
-    let body = serde_json::to_vec(&job).map_err(|e| ScriptError::new("OSError", e.to_string()))?;
-    let exe = std::env::current_exe().map_err(|e| ScriptError::os(&e, "finding this program to start a process"))?;
+    let name = format!("Process-{}", children.next_number.fetch_add(1, Ordering::Relaxed) + 1);
+    let handover = Handover {
+        broker: ticket,
+        inherited: wire::Inherited::new(fds.clone()),
+    };
+    let body = maker.job(&name, work, handover)?;
+    let (pid, exit) = spawn_child(body, fds, broker)?;
+    let shared = Arc::new(ProcShared {
+        name,
+        pid,
+        daemon: AtomicBool::new(false),
+        exit,
+    });
+    guard(&children.live).insert(pid, shared.clone());
+    // Forget it once it exits; a child that already exited is not kept.
+    let forget = {
+        let children = children.clone();
+        let mut exited = shared.exit.subscribe();
+        async move {
+            let _ = exited.wait_for(Option::is_some).await;
+            guard(&children.live).remove(&pid);
+        }
+    };
+    runtime::handle().spawn(forget);
+    Ok(Process { shared })
+}
 
+/// Forks the program with `body` on its standard input and `fds` kept
+/// open; returns its pid and a channel that receives its exit code.
+fn spawn_child(
+    body: Vec<u8>,
+    fds: Vec<RawFd>,
+    broker: Option<Arc<ipc::Broker>>,
+) -> Result<(u32, watch::Sender<Option<i32>>), ScriptError> {
+    let exe = std::env::current_exe().map_err(|e| ScriptError::os(&e, "finding this program to start a process"))?;
     let mut cmd = tokio::process::Command::new(exe);
     cmd.env(CHILD_ENV, "1")
         .stdin(std::process::Stdio::piped())
@@ -291,8 +341,13 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
                 return;
             }
         };
-        let pid_for_cleanup = child.id();
-        let _ = started_tx.send(Ok(pid_for_cleanup.unwrap_or(0)));
+        let pid = child.id().unwrap_or(0);
+        // The child may use the broker as soon as it has read its job, so
+        // it is known to the broker before the job is written.
+        if let Some(broker) = &broker {
+            broker.admit(pid);
+        }
+        let _ = started_tx.send(Ok(pid));
         if let Some(mut stdin) = child.stdin.take() {
             // A child that dies before reading its job reports through
             // its exit status.
@@ -305,29 +360,13 @@ pub fn launch(work: Work, fds: Vec<RawFd>) -> Result<Process, ScriptError> {
             }
             Err(_) => -1,
         };
-        exit_tx.send_replace(Some(code));
-        if let Some(pid) = pid_for_cleanup {
-            live().lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+        if let Some(broker) = &broker {
+            broker.dismiss(pid);
         }
+        exit_tx.send_replace(Some(code));
     });
-    let pid = runtime::wait(started, None)?
+    let pid = runtime::wait(started, Deadline::NEVER)?
         .map_err(|_| ScriptError::new("OSError", "the process launcher stopped"))?
         .map_err(|e| ScriptError::os(&e, "starting a process"))?;
-    let shared = Arc::new(ProcShared {
-        name: job.name,
-        pid,
-        daemon: AtomicBool::new(false),
-        exit,
-    });
-    if shared.exit.borrow().is_none() {
-        live()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pid, shared.clone());
-        // It may have exited, and missed the clean-up, in between.
-        if shared.exit.borrow().is_some() {
-            live().lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
-        }
-    }
-    Ok(Process { shared })
+    Ok((pid, exit))
 }

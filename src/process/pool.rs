@@ -8,7 +8,7 @@
 //! marker per worker behind the jobs, so `join()` returns once all queued
 //! work is done, as in Python.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,10 +17,12 @@ use std::time::Duration;
 use rhai::{Array, Dynamic, FnPtr};
 use tokio::sync::Notify;
 
-use super::wire::to_wire;
+use super::ipc::Broker;
+use super::ipc::wire::Encoder;
 use super::{Process, Work, launch};
 use crate::error::ScriptError;
-use crate::runtime::{self, task};
+use crate::runtime::context::{self, guard};
+use crate::runtime::{self, Deadline};
 use crate::sync::{Block, Queue};
 
 /// A pool handle; copies refer to the same pool.
@@ -35,7 +37,10 @@ struct PoolShared {
     workers: Vec<Process>,
     next_id: AtomicU64,
     closed: AtomicBool,
+    /// Results that arrived and are still wanted.
     done: Mutex<HashMap<u64, Finished>>,
+    /// Jobs whose result some handle may still get.
+    wanted: Mutex<HashSet<u64>>,
     arrived: Notify,
 }
 
@@ -45,28 +50,60 @@ enum Finished {
     Failed(String),
 }
 
-/// The handle `apply_async` returns.
+/// The handle `apply_async` returns; copies refer to the same result.
 #[derive(Clone)]
 pub struct AsyncResult {
+    inner: Arc<ResultInner>,
+}
+
+struct ResultInner {
     pool: Arc<PoolShared>,
     id: u64,
+    /// The result once got (`get` may be called again, as in Python).
+    got: Mutex<Option<Finished>>,
+}
+
+impl Drop for ResultInner {
+    fn drop(&mut self) {
+        guard(&self.pool.wanted).remove(&self.id);
+        guard(&self.pool.done).remove(&self.id);
+    }
 }
 
 impl Pool {
-    /// Starts `size` worker processes.
+    /// Starts `size` worker processes; if one cannot start, stops those
+    /// that did.
     pub fn new(size: usize) -> Result<Pool, ScriptError> {
         if size == 0 {
             return Err(ScriptError::value("a pool needs at least one process").hint("pool() uses one per CPU core"));
         }
+        let session = context::with_current(|task| task.session().clone());
+        let broker = Broker::of(&session);
         let jobs = Queue::new(0);
         let results = Queue::new(0);
-        let mut workers = Vec::with_capacity(size);
+        let mut workers: Vec<Process> = Vec::with_capacity(size);
         for _ in 0..size {
-            let work = Work::PoolWorker {
-                jobs: to_wire(&Dynamic::from(jobs.clone()), &mut None)?,
-                results: to_wire(&Dynamic::from(results.clone()), &mut None)?,
-            };
-            workers.push(launch(work, Vec::new())?);
+            let started = (|| {
+                let mut fds = Vec::new();
+                let mut encoder = Encoder::for_child(&broker, &mut fds);
+                let work = Work::PoolWorker {
+                    jobs: encoder.encode(&Dynamic::from(jobs.clone()))?,
+                    results: encoder.encode(&Dynamic::from(results.clone()))?,
+                };
+                launch(&session, work, fds, Some(broker.clone()))
+            })();
+            match started {
+                Ok(worker) => {
+                    worker.set_daemon(true);
+                    workers.push(worker);
+                }
+                Err(err) => {
+                    for worker in &workers {
+                        worker.terminate();
+                    }
+                    return Err(err);
+                }
+            }
         }
         let shared = Arc::new(PoolShared {
             jobs,
@@ -75,27 +112,30 @@ impl Pool {
             next_id: AtomicU64::new(1),
             closed: AtomicBool::new(false),
             done: Mutex::new(HashMap::new()),
+            wanted: Mutex::new(HashSet::new()),
             arrived: Notify::new(),
         });
-        let collector = shared.clone();
         let Some(results) = shared.results.local().cloned() else {
             return Err(ScriptError::new("OSError", "pool results queue is not local"));
         };
+        // The collector holds the pool weakly: once the script drops every
+        // handle, the pool (and this task) can go.
+        let collector = Arc::downgrade(&shared);
         runtime::handle().spawn(async move {
             while let Ok(item) = results.get(Block::Forever).await {
                 let Some(reply) = item.try_cast::<Array>() else { break };
+                let Some(pool) = collector.upgrade() else { break };
                 let [id, value, error] = <[Dynamic; 3]>::try_from(reply).unwrap_or_default();
                 let id = u64::try_from(id.as_int().unwrap_or(0)).unwrap_or(0);
+                if !guard(&pool.wanted).contains(&id) {
+                    continue;
+                }
                 let finished = match error.into_string() {
                     Ok(text) => Finished::Failed(text),
                     Err(_) => Finished::Returned(value),
                 };
-                collector
-                    .done
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id, finished);
-                collector.arrived.notify_waiters();
+                guard(&pool.done).insert(id, finished);
+                pool.arrived.notify_waiters();
             }
         });
         Ok(Pool { shared })
@@ -119,20 +159,25 @@ impl Pool {
         let curry: Array = func.curry().to_vec();
         // Check now that everything can travel, so the error points here.
         for value in curry.iter().chain(args.iter()) {
-            to_wire(value, &mut None)?;
+            Encoder::for_item().encode(value)?;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        guard(&self.shared.wanted).insert(id);
         let job: Array = vec![
             Dynamic::from_int(i64::try_from(id).unwrap_or(i64::MAX)),
             func.fn_name().into(),
             curry.into(),
             args.into(),
         ];
+        let handle = AsyncResult {
+            inner: Arc::new(ResultInner {
+                pool: self.shared.clone(),
+                id,
+                got: Mutex::new(None),
+            }),
+        };
         self.shared.jobs.put(job.into(), Block::Forever)?;
-        Ok(AsyncResult {
-            pool: self.shared.clone(),
-            id,
-        })
+        Ok(handle)
     }
 
     /// Runs `func` on every item, in parallel, and returns the results in
@@ -179,12 +224,8 @@ impl Pool {
 
 impl AsyncResult {
     fn finished(&self) -> Option<Finished> {
-        self.pool
-            .done
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&self.id)
-            .cloned()
+        let got = guard(&self.inner.got).clone();
+        got.or_else(|| guard(&self.inner.pool.done).get(&self.inner.id).cloned())
     }
 
     /// True once the result has arrived.
@@ -193,23 +234,39 @@ impl AsyncResult {
     }
 
     /// Waits for the result; re-raises the job's error. With a timeout,
-    /// `TimeoutError` when it passes.
+    /// `TimeoutError` when it passes. The pool forgets the result once it
+    /// is got; this handle keeps it for another `get`.
     pub fn get(&self, timeout: Option<Duration>) -> Result<Dynamic, ScriptError> {
-        let pool = self.pool.clone();
-        let id = self.id;
-        let wait_for = async move {
-            loop {
-                let arrived = pool.arrived.notified();
-                tokio::pin!(arrived);
-                arrived.as_mut().enable();
-                if let Some(done) = pool.done.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-                    return done.clone();
-                }
-                arrived.await;
+        let known = guard(&self.inner.got).clone();
+        let finished = match known {
+            Some(finished) => finished,
+            None => {
+                let pool = self.inner.pool.clone();
+                let id = self.inner.id;
+                let wait_for = async move {
+                    loop {
+                        let arrived = pool.arrived.notified();
+                        tokio::pin!(arrived);
+                        arrived.as_mut().enable();
+                        if let Some(done) = guard(&pool.done).remove(&id) {
+                            guard(&pool.wanted).remove(&id);
+                            return done;
+                        }
+                        arrived.await;
+                    }
+                };
+                let deadline = Deadline::after(timeout);
+                let finished = context::with_current(|task| {
+                    task.blocked(
+                        || format!("get result {id} of a pool"),
+                        || runtime::wait(wait_for, deadline),
+                    )
+                })?;
+                *guard(&self.inner.got) = Some(finished.clone());
+                finished
             }
         };
-        let what = format!("get result {id} of a pool");
-        match task::with_blocked_on(&what, || runtime::wait(wait_for, timeout))? {
+        match finished {
             Finished::Returned(value) => Ok(value),
             Finished::Failed(text) => Err(ScriptError::new(
                 "RemoteError",
@@ -233,6 +290,6 @@ impl fmt::Display for Pool {
 impl fmt::Display for AsyncResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = if self.ready() { "ready" } else { "pending" };
-        write!(f, "<result {} {state}>", self.id)
+        write!(f, "<result {} {state}>", self.inner.id)
     }
 }

@@ -297,7 +297,8 @@ mod tests {
 
     #[test]
     fn open_blocks_continue_and_errors_do_not() {
-        let engine = crate::script::new_engine();
+        let session = crate::Session::new().unwrap_or_else(|e| panic!("{e}"));
+        let engine = session.engine().clone();
         assert!(is_incomplete(&engine, "fn f(x) {"));
         assert!(is_incomplete(&engine, "fn f(x) {\n  let y = x + 1;"));
         assert!(is_incomplete(&engine, "print(\"abc"));

@@ -1,20 +1,20 @@
-//! The interactive shell: `repl` with no file.
+//! The interactive shell: `repl` with no file (layer 9, above the
+//! session).
 //!
-//! The main thread reads lines with rustyline and evaluates them itself;
-//! variables live in one `Scope` and functions in an accumulated AST, so
-//! both persist from line to line. Each evaluation gets a fresh
-//! cancellation token that Ctrl-C cancels, while tasks hang off a session
-//! token, so interrupting a line leaves background servers running.
-//! Output printed by tasks goes through rustyline's external printer while
-//! the user is typing, so it appears above the prompt, tagged with the
-//! task's name, without garbling the line being edited.
+//! The main thread reads lines with rustyline and evaluates them itself in
+//! one [`Session`]; variables live in one `Scope` and functions in an
+//! accumulated AST, so both persist from line to line. Each evaluation
+//! gets a fresh cancellation token that Ctrl-C cancels, while tasks hang
+//! off the session, so interrupting a line leaves background servers
+//! running. Output printed by tasks goes through rustyline's external
+//! printer while the user is typing, so it appears above the prompt,
+//! tagged with the task's name, without garbling the line being edited.
 //!
 //! [`Repl::builder`] lets another program ship this shell with its own
 //! functions, prompt, history file and banner.
 
-pub mod commands;
-pub mod helper;
-pub mod show;
+pub(crate) mod commands;
+pub(crate) mod helper;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -27,19 +27,23 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor, ExternalPrinter};
 
-use crate::runtime::{self, CancellationToken, task};
-use crate::script;
+use crate::engine::Output;
+use crate::net::Net;
+use crate::package::show::show;
+use crate::process::Children;
+use crate::runtime::context;
+use crate::runtime::signal;
+use crate::session::{Session, SessionBuilder, StartError};
+use crate::tasks::Tasks;
 use commands::{COMMANDS, Command};
 use helper::ReplHelper;
-
-type Setup = Box<dyn FnOnce(&mut Engine)>;
 
 /// Configures a [`Repl`].
 pub struct ReplBuilder {
     prompt: String,
     history: Option<PathBuf>,
     banner: Option<String>,
-    setup: Vec<Setup>,
+    session: SessionBuilder,
 }
 
 impl Default for ReplBuilder {
@@ -51,7 +55,7 @@ impl Default for ReplBuilder {
                 "sockrepl {} - socket programming in Rhai. help() lists functions, :help lists commands, Ctrl-D quits.",
                 env!("CARGO_PKG_VERSION")
             )),
-            setup: Vec::new(),
+            session: SessionBuilder::default(),
         }
     }
 }
@@ -86,33 +90,36 @@ impl ReplBuilder {
     /// Adds functions, packages or settings to the engine before it starts.
     ///
     /// ```no_run
-    /// sockrepl::repl::Repl::builder()
+    /// sockrepl::Repl::builder()
     ///     .register(|engine| {
     ///         engine.register_fn("double", |x: i64| x * 2);
     ///     })
-    ///     .build()
+    ///     .build()?
     ///     .run();
+    /// # Ok::<(), sockrepl::StartError>(())
     /// ```
     pub fn register(mut self, setup: impl FnOnce(&mut Engine) + 'static) -> Self {
-        self.setup.push(Box::new(setup));
+        self.session = self.session.register(setup);
         self
     }
 
-    /// Builds the shell with an engine holding the whole script API.
-    pub fn build(self) -> Repl {
-        let mut engine = script::new_raw_engine();
-        for setup in self.setup {
-            setup(&mut engine);
-        }
-        Repl {
+    /// Limits for what is typed (default: none).
+    pub fn limits(mut self, limits: crate::Limits) -> Self {
+        self.session = self.session.limits(limits);
+        self
+    }
+
+    /// Builds the shell around a session holding the whole script API.
+    pub fn build(self) -> Result<Repl, StartError> {
+        Ok(Repl {
             prompt: self.prompt,
             history: self.history,
             banner: self.banner,
-            engine,
-            scope: script::script_scope("<repl>", &[]),
+            session: self.session.build()?,
+            scope: Session::scope("<repl>", &[]),
             functions: AST::empty(),
-            session: Vec::new(),
-        }
+            entries: Vec::new(),
+        })
     }
 }
 
@@ -121,32 +128,35 @@ pub struct Repl {
     prompt: String,
     history: Option<PathBuf>,
     banner: Option<String>,
-    engine: Engine,
+    session: Session,
     scope: Scope<'static>,
     /// Every function defined so far.
     functions: AST,
-    /// What was typed and ran, for `:save` and for child processes.
-    session: Vec<String>,
+    /// What was typed and ran, for `:save`.
+    entries: Vec<String>,
 }
 
-/// The token Ctrl-C cancels: that of the line being evaluated.
-static FOREGROUND: Mutex<Option<CancellationToken>> = Mutex::new(None);
+/// Where output goes while a line is being read: above the prompt.
+struct Printer {
+    reading: Arc<AtomicBool>,
+    external: Option<Arc<Mutex<Box<dyn ExternalPrinter + Send>>>>,
+}
 
-fn watch_ctrl_c() -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handle = runtime::handle();
-    let mut interrupts = {
-        let _context = handle.enter();
-        signal(SignalKind::interrupt())?
-    };
-    handle.spawn(async move {
-        while interrupts.recv().await.is_some() {
-            if let Some(token) = FOREGROUND.lock().ok().and_then(|t| t.clone()) {
-                token.cancel();
-            }
+impl Printer {
+    fn write(&self, text: &str, to_stderr: bool) {
+        if let (Some(external), true) = (&self.external, self.reading.load(Ordering::SeqCst))
+            && let Ok(mut p) = external.lock()
+        {
+            let _ = p.print(text.to_string());
+            return;
         }
-    });
-    Ok(())
+        use std::io::Write;
+        let _ = if to_stderr {
+            write!(std::io::stderr().lock(), "{text}")
+        } else {
+            write!(std::io::stdout().lock(), "{text}")
+        };
+    }
 }
 
 impl Repl {
@@ -158,12 +168,9 @@ impl Repl {
     /// Runs `path` first and keeps its variables and functions (`repl -i`).
     pub fn preload(&mut self, path: &str, args: &[String]) -> Result<(), String> {
         let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        self.scope = script::script_scope(path, args);
-        self.session.push(source.clone());
-        let engine = Arc::new(std::mem::take(&mut self.engine));
-        let ok = self.eval(&engine, path, &source);
-        self.engine = Arc::try_unwrap(engine).unwrap_or_else(|_| script::new_raw_engine());
-        if ok {
+        self.scope = Session::scope(path, args);
+        if self.eval(path, &source) {
+            self.entries.push(source);
             Ok(())
         } else {
             Err(format!("{path} failed; its variables so far are kept"))
@@ -174,11 +181,47 @@ impl Repl {
     pub fn run(mut self) {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         colored::control::set_override(colour);
-        if let Err(err) = watch_ctrl_c() {
+        let session = self.session.clone();
+        if let Err(err) = signal::on_interrupt(move || session.interrupt()) {
             eprintln!("cannot watch for Ctrl-C: {err}");
         }
-        task::set_main_token(CancellationToken::new());
+        let Some((mut editor, reading)) = self.editor(colour) else {
+            return;
+        };
+        if let Some(banner) = &self.banner {
+            println!("{banner}");
+        }
+        loop {
+            if let Some(helper) = editor.helper()
+                && let Ok(mut names) = helper.variables.lock()
+            {
+                *names = self.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect();
+            }
+            reading.store(true, Ordering::SeqCst);
+            let line = editor.readline(&self.prompt);
+            reading.store(false, Ordering::SeqCst);
+            match line {
+                Ok(input) if input.trim().is_empty() => {}
+                Ok(input) => {
+                    self.remember(&mut editor, &input);
+                    if !self.handle(&input) {
+                        break;
+                    }
+                }
+                Err(ReadlineError::Interrupted) => {}
+                Err(ReadlineError::Eof) => break,
+                Err(err) => {
+                    eprintln!("cannot read input: {err}");
+                    break;
+                }
+            }
+        }
+        self.stop();
+    }
 
+    /// The line editor, with output of tasks routed above its prompt and
+    /// history loaded; the flag says when a line is being read.
+    fn editor(&self, colour: bool) -> Option<(Editor<ReplHelper, DefaultHistory>, Arc<AtomicBool>)> {
         let config = Config::builder()
             .auto_add_history(false)
             .completion_type(rustyline::CompletionType::List)
@@ -187,125 +230,92 @@ impl Repl {
             Ok(editor) => editor,
             Err(err) => {
                 eprintln!("cannot start the line editor: {err}");
-                return;
+                return None;
             }
         };
-        // Background output: above the prompt while reading, plain otherwise.
         let reading = Arc::new(AtomicBool::new(false));
-        let printer: Option<Arc<Mutex<Box<dyn ExternalPrinter + Send>>>> = editor
-            .create_external_printer()
-            .ok()
-            .map(|p| Arc::new(Mutex::new(Box::new(p) as Box<dyn ExternalPrinter + Send>)));
-        {
-            let reading = reading.clone();
-            self.engine.on_print(move |text| {
-                let line = match task::current().filter(|t| !t.is_main()) {
-                    Some(t) => format!("{} {text}", format!("[{}]", t.name()).cyan()),
-                    None => text.to_string(),
-                };
-                match (&printer, reading.load(Ordering::SeqCst)) {
-                    (Some(printer), true) => {
-                        if let Ok(mut p) = printer.lock() {
-                            let _ = p.print(format!("{line}\n"));
-                        }
-                    }
-                    _ => {
-                        use std::io::Write;
-                        let _ = writeln!(std::io::stdout().lock(), "{line}");
-                    }
-                }
-            });
-        }
-        let engine = Arc::new(std::mem::take(&mut self.engine));
-        let helper = ReplHelper::new(engine.clone(), colour);
-        let variables = helper.variables.clone();
-        editor.set_helper(Some(helper));
+        let printer = Arc::new(Printer {
+            reading: reading.clone(),
+            external: editor
+                .create_external_printer()
+                .ok()
+                .map(|p| Arc::new(Mutex::new(Box::new(p) as Box<dyn ExternalPrinter + Send>))),
+        });
+        let output = self.session.core().service::<Output>();
+        let for_print = printer.clone();
+        output.set_printer(Arc::new(move |text: &str| {
+            let line = match context::try_current().filter(|t| !t.is_main()) {
+                Some(t) => format!("{} {text}\n", format!("[{}]", t.name()).cyan()),
+                None => format!("{text}\n"),
+            };
+            for_print.write(&line, false);
+        }));
+        output.set_error_printer(Arc::new(move |text: &str| printer.write(&paint_error(text), true)));
+        editor.set_helper(Some(ReplHelper::new(self.session.engine().clone(), colour)));
         if let Some(path) = &self.history {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
             let _ = editor.load_history(path);
         }
-        if let Some(banner) = &self.banner {
-            println!("{banner}");
-        }
+        Some((editor, reading))
+    }
 
-        loop {
-            if let Ok(mut names) = variables.lock() {
-                *names = self.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect();
-            }
-            reading.store(true, Ordering::SeqCst);
-            let line = editor.readline(&self.prompt);
-            reading.store(false, Ordering::SeqCst);
-            match line {
-                Ok(input) => {
-                    if input.trim().is_empty() {
-                        continue;
-                    }
-                    let _ = editor.add_history_entry(input.as_str());
-                    if let Some(path) = &self.history {
-                        let _ = editor.append_history(path);
-                    }
-                    if input.trim_start().starts_with(':') {
-                        if !self.command(&engine, input.trim()) {
-                            break;
-                        }
-                    } else if self.eval(&engine, "<repl>", &input) {
-                        self.session.push(input);
-                    }
-                }
-                Err(ReadlineError::Interrupted) => continue,
-                Err(ReadlineError::Eof) => break,
-                Err(err) => {
-                    eprintln!("cannot read input: {err}");
-                    break;
-                }
-            }
+    fn remember(&self, editor: &mut Editor<ReplHelper, DefaultHistory>, input: &str) {
+        let _ = editor.add_history_entry(input);
+        if let Some(path) = &self.history {
+            let _ = editor.append_history(path);
         }
-        let running: Vec<_> = task::tasks().into_iter().filter(|t| !t.is_main()).collect();
-        if !running.is_empty() {
-            println!(
-                "stopping {} running task{}",
-                running.len(),
-                if running.len() == 1 { "" } else { "s" }
-            );
+    }
+
+    /// Runs one input: a command or code; false to quit.
+    fn handle(&mut self, input: &str) -> bool {
+        if input.trim_start().starts_with(':') {
+            return self.command(input.trim());
         }
-        task::cancel_all();
-        crate::process::terminate_all();
+        let name = format!("<repl:{}>", self.entries.len() + 1);
+        if self.eval(&name, input) {
+            self.entries.push(input.to_string());
+        }
+        true
+    }
+
+    /// Stops what the session still runs, saying so.
+    fn stop(&self) {
+        let core = self.session.core();
+        let running = core.tasks().iter().filter(|t| !t.is_main()).count();
+        if running > 0 {
+            println!("stopping {running} running task{}", if running == 1 { "" } else { "s" });
+        }
+        self.session.end();
     }
 
     /// Evaluates one input; prints its value or its error. True if it ran.
-    fn eval(&mut self, engine: &Arc<Engine>, name: &str, input: &str) -> bool {
-        let ast = match engine.compile_with_scope(&self.scope, input) {
+    fn eval(&mut self, name: &str, input: &str) -> bool {
+        let ast = match self.session.compile(&self.scope, name, input) {
             Ok(ast) => ast,
-            Err(err) => {
-                eprint!("{}", paint_error(&script::render(&err.into(), name, input)));
+            Err(text) => {
+                eprint!("{}", paint_error(&text));
                 return false;
             }
         };
         self.functions = self.functions.merge(&ast.clone_functions_only());
         let mut run = self.functions.merge(&ast);
         run.set_source(name);
-        task::set_engine(engine.clone());
-        let mut everything = self.session.join("\n");
-        everything.push('\n');
-        everything.push_str(input);
-        task::set_source(name, &everything);
-        let token = CancellationToken::new();
-        runtime::set_cancel_token(token.clone());
-        if let Ok(mut foreground) = FOREGROUND.lock() {
-            *foreground = Some(token);
-        }
-        let result = engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &run);
-        if let Ok(mut foreground) = FOREGROUND.lock() {
-            *foreground = None;
-        }
-        let interrupted = runtime::is_cancelled();
-        runtime::set_cancel_token(CancellationToken::new());
+        let run = self.session.prepare(run, &self.functions);
+        let _in = self.session.enter();
+        let main = self.session.main().clone();
+        main.set_token(main.life().child_token());
+        let result = self
+            .session
+            .engine()
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &run);
+        let interrupted = main.is_cancelled();
+        main.set_token(main.life().clone());
         match result {
             Ok(value) => {
                 if !value.is_unit() {
-                    println!("{}", show::show(&value));
+                    println!("{}", show(&value));
                 }
                 true
             }
@@ -318,92 +328,109 @@ impl Repl {
                     eprintln!("{}", "exit() ends scripts; in the shell use :quit or Ctrl-D".yellow());
                     return true;
                 }
-                eprint!("{}", paint_error(&script::render(&err, name, input)));
+                eprint!("{}", paint_error(&self.session.render(&err, name)));
                 false
             }
         }
     }
 
     /// Runs a `:command`; false to quit.
-    fn command(&mut self, engine: &Arc<Engine>, line: &str) -> bool {
-        let command = match commands::parse(line) {
-            Ok(command) => command,
-            Err(message) => {
-                eprintln!("{}", message.red());
-                return true;
-            }
-        };
-        match command {
-            Command::Quit => return false,
-            Command::Help(None) => {
-                for (_, text) in COMMANDS {
-                    println!("{text}");
-                }
-                println!("help() lists the script functions; help(name) explains one.");
-            }
-            Command::Help(Some(name)) => match crate::package::docs::help_text(&name) {
-                Some(text) => print!("{text}"),
-                None => eprintln!("{}", format!("no function named {name}").red()),
-            },
-            Command::Tasks => {
-                let tasks = task::tasks();
-                for t in &tasks {
-                    let what = t.blocked_on().map(|w| format!("  blocked in {w}")).unwrap_or_default();
-                    println!("{:>4}  {:<12} {:<9}{what}", t.id(), t.name(), t.state());
-                }
-                for p in crate::process::processes() {
-                    println!("pid {:>5}  {:<12} running", p.pid(), p.name());
-                }
-            }
-            Command::Sockets => {
-                let open = crate::net::socket::open_sockets();
-                if open.is_empty() {
-                    println!("no open sockets");
-                }
-                for s in open {
-                    println!("{:>4}  {s}", s.id());
-                }
-            }
-            Command::Kill(id) => {
-                if let Some(t) = task::tasks().into_iter().find(|t| t.id() == id && !t.is_main()) {
-                    t.cancel();
-                    println!("cancelled {}", t.name());
-                } else if let Some(p) = crate::process::processes()
-                    .into_iter()
-                    .find(|p| u64::from(p.pid()) == id)
-                {
-                    p.terminate();
-                    println!("terminated {} (pid {})", p.name(), p.pid());
-                } else {
-                    eprintln!("{}", format!("no task {id} or process {id}; :tasks lists them").red());
-                }
-            }
-            Command::Load(path) => match std::fs::read_to_string(&path) {
-                Ok(source) => {
-                    if self.eval(engine, &path, &source) {
-                        self.session.push(source);
-                    }
-                }
-                Err(err) => eprintln!("{}", format!("cannot read {path}: {err}").red()),
-            },
-            Command::Save(path) => match std::fs::write(&path, self.session.join("\n") + "\n") {
-                Ok(()) => println!("saved {} entries to {path}", self.session.len()),
-                Err(err) => eprintln!("{}", format!("cannot write {path}: {err}").red()),
-            },
-            Command::Vars => {
+    fn command(&mut self, line: &str) -> bool {
+        match commands::parse(line) {
+            Ok(Command::Quit) => return false,
+            Ok(Command::Help(name)) => help(name.as_deref()),
+            Ok(Command::Tasks) => self.list_tasks(),
+            Ok(Command::Sockets) => self.list_sockets(),
+            Ok(Command::Kill(id)) => self.kill(id),
+            Ok(Command::Load(path)) => self.load(&path),
+            Ok(Command::Save(path)) => self.save(&path),
+            Ok(Command::Vars) => {
                 for (name, constant, value) in self.scope.iter_raw() {
                     let kind = if constant { "const" } else { "let" };
-                    println!("{kind} {name} = {}", show::show(value));
+                    println!("{kind} {name} = {}", show(value));
                 }
             }
-            Command::Reset => {
-                self.scope = script::script_scope("<repl>", &[]);
+            Ok(Command::Reset) => {
+                self.session.reset();
+                self.scope = Session::scope("<repl>", &[]);
                 self.functions = AST::empty();
-                self.session.clear();
+                self.entries.clear();
                 println!("variables and functions forgotten");
             }
+            Err(message) => eprintln!("{}", message.red()),
         }
         true
+    }
+
+    fn list_tasks(&self) {
+        let core = self.session.core();
+        for t in Tasks::of(core).live(core) {
+            let what = t.blocked_on().map(|w| format!("  blocked in {w}")).unwrap_or_default();
+            println!("{:>4}  {:<12} {:<9}{what}", t.id(), t.name(), t.state());
+        }
+        for p in Children::of(core).processes() {
+            println!("pid {:>5}  {:<12} running", p.pid(), p.name());
+        }
+    }
+
+    fn list_sockets(&self) {
+        let open = self.session.core().service::<Net>().open_sockets();
+        if open.is_empty() {
+            println!("no open sockets");
+        }
+        for s in open {
+            println!("{:>4}  {s}", s.id());
+        }
+    }
+
+    fn kill(&self, id: u64) {
+        let core = self.session.core();
+        if let Some(t) = core.task(id).filter(|t| !t.is_main()) {
+            t.cancel();
+            println!("cancelled {}", t.name());
+        } else if let Some(p) = Children::of(core)
+            .processes()
+            .into_iter()
+            .find(|p| u64::from(p.pid()) == id)
+        {
+            p.terminate();
+            println!("terminated {} (pid {})", p.name(), p.pid());
+        } else {
+            eprintln!("{}", format!("no task {id} or process {id}; :tasks lists them").red());
+        }
+    }
+
+    fn load(&mut self, path: &str) {
+        match std::fs::read_to_string(path) {
+            Ok(source) => {
+                if self.eval(path, &source) {
+                    self.entries.push(source);
+                }
+            }
+            Err(err) => eprintln!("{}", format!("cannot read {path}: {err}").red()),
+        }
+    }
+
+    fn save(&self, path: &str) {
+        match std::fs::write(path, self.entries.join("\n") + "\n") {
+            Ok(()) => println!("saved {} entries to {path}", self.entries.len()),
+            Err(err) => eprintln!("{}", format!("cannot write {path}: {err}").red()),
+        }
+    }
+}
+
+fn help(name: Option<&str>) {
+    match name {
+        None => {
+            for (_, text) in COMMANDS {
+                println!("{text}");
+            }
+            println!("help() lists the script functions; help(name) explains one.");
+        }
+        Some(name) => match crate::package::docs::help_text(name) {
+            Some(text) => print!("{text}"),
+            None => eprintln!("{}", format!("no function named {name}").red()),
+        },
     }
 }
 

@@ -18,11 +18,12 @@
 use std::future::Future;
 use std::os::fd::RawFd;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{cancel_token, is_cancelled};
+use super::signal::{install_wake_signal, wake_signal};
+use super::{Deadline, cancel_token, is_cancelled};
 use crate::error::ScriptError;
 
 /// The longest a wait goes without looking at its token anyway: a safety
@@ -48,33 +49,17 @@ impl Ready {
     }
 }
 
-/// The signal that interrupts a waiting thread: a real-time signal no
-/// other part of the process uses (an embedder that uses `SIGRTMIN+4`
-/// itself must not deliver it to script threads).
-fn wake_signal() -> libc::c_int {
-    libc::SIGRTMIN() + 4
-}
-
-extern "C" fn ignore(_: libc::c_int) {}
-
 thread_local! {
     /// The signal mask for `ppoll`: this thread's mask without the wake
-    /// signal, which is blocked everywhere else on the thread.
+    /// signal, which is blocked everywhere else on the thread. A property
+    /// of the OS thread, not of any script.
     static WAIT_MASK: Option<libc::sigset_t> = block_wake_signal();
 }
 
 fn block_wake_signal() -> Option<libc::sigset_t> {
-    static HANDLER: Once = Once::new();
-    HANDLER.call_once(|| {
-        // SAFETY: installs a handler that does nothing, for a signal only
-        // this module sends; without SA_RESTART so that ppoll returns.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(wake_signal(), &action, std::ptr::null_mut());
-        }
-    });
+    // Without our handler the signal would kill the process: fall back to
+    // waking in short slices instead (the session refused to start already).
+    install_wake_signal().ok()?;
     // SAFETY: plain signal-set manipulation on local values, and changing
     // the calling thread's own mask.
     unsafe {
@@ -127,8 +112,7 @@ impl Drop for Leaving {
 /// Waits until `fd` is ready (or in error, which the next call reports),
 /// `timeout` passes (`TimeoutError`) or the thread is cancelled
 /// (`KeyboardInterrupt`).
-pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(), ScriptError> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+pub fn wait_fd(fd: RawFd, ready: Ready, deadline: Deadline) -> Result<(), ScriptError> {
     let events = ready.events();
     let mask = WAIT_MASK.with(|mask| *mask);
     let token = cancel_token();
@@ -153,11 +137,9 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
         if is_cancelled() {
             return Err(ScriptError::interrupted());
         }
-        let slice = match deadline {
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left.min(longest),
-                _ => return Err(ScriptError::timed_out()),
-            },
+        let slice = match deadline.left() {
+            Some(left) if left.is_zero() => return Err(ScriptError::timed_out()),
+            Some(left) => left.min(longest),
             None => longest,
         };
         let mut pfd = libc::pollfd { fd, events, revents: 0 };
@@ -183,24 +165,25 @@ pub fn wait_fd(fd: RawFd, ready: Ready, timeout: Option<Duration>) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::{CancellationToken, set_cancel_token};
+    use crate::runtime::context::{SessionCore, enter};
+    use std::time::Instant;
 
     /// A wait with nothing to wake it but the token ends as soon as the
     /// token (here its parent) is cancelled, long before the safety slice.
     #[test]
     fn cancelling_a_parent_token_wakes_the_wait_at_once() {
         let (reader, _writer) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
-        let parent = CancellationToken::new();
-        let child = parent.child_token();
+        let session = SessionCore::new();
+        let task = session.new_task(None, session.root().child_token(), false);
         let waiting = std::thread::spawn(move || {
             use std::os::fd::AsRawFd;
-            set_cancel_token(child);
+            let _in = enter(task);
             let start = Instant::now();
-            let result = wait_fd(reader.as_raw_fd(), Ready::Read, None);
+            let result = wait_fd(reader.as_raw_fd(), Ready::Read, Deadline::NEVER);
             (result, start.elapsed())
         });
         std::thread::sleep(Duration::from_millis(100));
-        parent.cancel();
+        session.cancel();
         let (result, took) = waiting.join().unwrap_or_else(|_| panic!("waiting thread panicked"));
         assert_eq!(result, Err(ScriptError::interrupted()));
         assert!(took < SLICE, "the wait should end when cancelled, took {took:?}");
@@ -211,9 +194,13 @@ mod tests {
         use std::io::Write;
         use std::os::fd::AsRawFd;
         let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| panic!("{e}"));
-        let timeout = wait_fd(reader.as_raw_fd(), Ready::Read, Some(Duration::from_millis(20)));
+        let timeout = wait_fd(
+            reader.as_raw_fd(),
+            Ready::Read,
+            Deadline::after(Some(Duration::from_millis(20))),
+        );
         assert_eq!(timeout, Err(ScriptError::timed_out()));
         writer.write_all(b"x").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(wait_fd(reader.as_raw_fd(), Ready::Read, None), Ok(()));
+        assert_eq!(wait_fd(reader.as_raw_fd(), Ready::Read, Deadline::NEVER), Ok(()));
     }
 }

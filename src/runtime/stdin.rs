@@ -12,7 +12,7 @@ use std::sync::{OnceLock, mpsc};
 
 use tokio::sync::{Mutex, mpsc as tmpsc};
 
-use super::wait;
+use super::{Deadline, wait};
 use crate::error::ScriptError;
 
 struct Reader {
@@ -59,11 +59,11 @@ fn reader() -> &'static Reader {
 /// at end of input, `KeyboardInterrupt` when cancelled.
 pub fn read_line() -> Result<String, ScriptError> {
     let reader = reader();
-    let mut lines = wait(reader.lines.lock(), None)?;
+    let mut lines = wait(reader.lines.lock(), Deadline::NEVER)?;
     if !reader.pending.swap(true, Ordering::SeqCst) && reader.requests.send(()).is_err() {
         return Err(ScriptError::new("OSError", "standard input is unavailable"));
     }
-    let received = wait(lines.recv(), None)?;
+    let received = wait(lines.recv(), Deadline::NEVER)?;
     reader.pending.store(false, Ordering::SeqCst);
     match received {
         Some(Ok(Some(mut line))) => {

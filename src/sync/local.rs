@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use rhai::{Dynamic, Map};
 
 use crate::error::ScriptError;
-use crate::runtime::task;
+use crate::runtime::context;
 
 /// A task-local namespace; copies refer to the same namespace.
 #[derive(Clone, Default)]
@@ -32,7 +32,7 @@ impl Local {
 
     /// This task's attribute `name`.
     pub fn get(&self, name: &str) -> Result<Dynamic, ScriptError> {
-        let me = task::current_or_main();
+        let me = context::current();
         self.per_task()
             .get(&me.id())
             .and_then(|attrs| attrs.get(name).cloned())
@@ -47,10 +47,10 @@ impl Local {
 
     /// Sets this task's attribute `name`.
     pub fn set(&self, name: &str, value: Dynamic) {
-        let me = task::current_or_main();
+        let me = context::current();
         let mut per_task = self.per_task();
         if per_task.len() > 16 {
-            let alive: std::collections::HashSet<u64> = task::tasks().iter().map(task::Task::id).collect();
+            let alive: std::collections::HashSet<u64> = me.session().tasks().iter().map(|t| t.id()).collect();
             per_task.retain(|id, _| alive.contains(id) || *id == me.id());
         }
         per_task

@@ -8,9 +8,10 @@
 //! `queue.Full` so `catch` blocks can tell them apart.
 //!
 //! The queue itself always lives in the process that created it. Passed
-//! to a `process(...)`, it arrives there as a [`Remote`] handle whose
-//! operations travel to the owner's broker (see [`crate::process::broker`]),
-//! which runs the same async operations on the real queue.
+//! to a `process(...)`, it arrives there as a handle over a [`Backend`]
+//! whose operations travel to the owner (the IPC layer, in
+//! `process::ipc`, provides that backend and runs the same async
+//! operations on the real queue), so this layer never depends on how.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -23,8 +24,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::error::ScriptError;
-use crate::runtime::{self, task};
+use crate::runtime::{self, Deadline, context};
 
+/// Queue ids are unique in the process (the IPC layer names queues by
+/// them); they carry no state.
 static NEXT_QUEUE: AtomicU64 = AtomicU64::new(1);
 
 /// How long a `put`/`get` may wait.
@@ -47,7 +50,7 @@ pub struct Queue {
 #[derive(Clone)]
 enum Place {
     Local(Arc<Local>),
-    Remote(Arc<Remote>),
+    Remote(Arc<dyn Backend>),
 }
 
 /// A queue owned by this process.
@@ -57,15 +60,6 @@ pub struct Local {
     items: Mutex<VecDeque<Dynamic>>,
     not_empty: Notify,
     not_full: Notify,
-}
-
-/// A queue owned by another process, reached through its broker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Remote {
-    /// The owner's broker address (an abstract Unix socket name).
-    pub broker: String,
-    /// The queue's id in its owner.
-    pub id: u64,
 }
 
 fn empty() -> ScriptError {
@@ -115,6 +109,13 @@ impl Local {
         Some(item)
     }
 
+    /// Puts back an item that was taken but never delivered (its getter
+    /// went away), first in line and regardless of `maxsize`.
+    pub fn put_back(&self, item: Dynamic) {
+        self.items().push_front(item);
+        self.not_empty.notify_one();
+    }
+
     /// Adds `item`, waiting as `block` allows.
     pub async fn put(&self, item: Dynamic, block: Block) -> Result<(), ScriptError> {
         let mut item = Some(item);
@@ -144,8 +145,8 @@ impl Local {
         }
         let deadline = match block {
             Block::No => return Err(give_up()),
-            Block::For(secs) => Some(tokio::time::Instant::now() + runtime::seconds(secs)?),
-            Block::Forever => None,
+            Block::For(secs) => Deadline::after_secs(secs)?,
+            Block::Forever => Deadline::NEVER,
         };
         loop {
             let woken = wake.notified();
@@ -156,16 +157,27 @@ impl Local {
                 wake.notify_one();
                 return Ok(done);
             }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, woken).await.is_err() {
-                        return attempt().ok_or_else(give_up);
-                    }
-                }
-                None => woken.await,
+            if runtime::until(woken, deadline).await.is_err() {
+                return attempt().ok_or_else(give_up);
             }
         }
     }
+}
+
+/// Where a queue's items really are: this process, or another one reached
+/// through inter-process communication. The IPC layer implements this for
+/// queues owned by another process; this layer knows nothing of it.
+pub trait Backend: Send + Sync {
+    /// Adds an item, waiting as `block` allows.
+    fn put(&self, item: Dynamic, block: Block) -> Result<(), ScriptError>;
+    /// Takes the oldest item, waiting as `block` allows.
+    fn get(&self, block: Block) -> Result<Dynamic, ScriptError>;
+    /// How many items wait.
+    fn qsize(&self) -> Result<usize, ScriptError>;
+    /// True when a bounded queue is full.
+    fn is_full(&self) -> Result<bool, ScriptError>;
+    /// How the queue prints, e.g. `<queue 3 of another process>`.
+    fn describe(&self) -> String;
 }
 
 impl Queue {
@@ -182,17 +194,10 @@ impl Queue {
         }
     }
 
-    /// A handle to a queue this process owns.
-    pub fn from_local(local: Arc<Local>) -> Queue {
+    /// A handle to a queue kept elsewhere.
+    pub fn from_backend(backend: Arc<dyn Backend>) -> Queue {
         Queue {
-            place: Place::Local(local),
-        }
-    }
-
-    /// A handle to a queue that another process owns.
-    pub fn remote(remote: Remote) -> Queue {
-        Queue {
-            place: Place::Remote(Arc::new(remote)),
+            place: Place::Remote(backend),
         }
     }
 
@@ -204,35 +209,37 @@ impl Queue {
         }
     }
 
-    /// The remote address, if another process owns it.
-    pub fn as_remote(&self) -> Option<&Remote> {
-        match &self.place {
-            Place::Local(_) => None,
-            Place::Remote(remote) => Some(remote),
-        }
-    }
-
     fn what(&self, op: &str) -> String {
         match &self.place {
             Place::Local(local) => format!("{op} on queue {}", local.id),
-            Place::Remote(remote) => format!("{op} on queue {} of another process", remote.id),
+            Place::Remote(backend) => format!("{op} on {}", backend.describe()),
         }
     }
 
     /// Adds an item, waiting as `block` allows.
     pub fn put(&self, item: Dynamic, block: Block) -> Result<(), ScriptError> {
         let item = item.flatten_clone();
-        task::with_blocked_on(&self.what("put"), || match &self.place {
-            Place::Local(local) => runtime::wait(local.put(item, block), None)?,
-            Place::Remote(remote) => crate::process::broker::call(remote, "put", Some(item), block).map(drop),
+        context::with_current(|task| {
+            task.blocked(
+                || self.what("put"),
+                || match &self.place {
+                    Place::Local(local) => runtime::wait(local.put(item, block), Deadline::NEVER)?,
+                    Place::Remote(backend) => backend.put(item, block),
+                },
+            )
         })
     }
 
     /// Takes the oldest item, waiting as `block` allows.
     pub fn get(&self, block: Block) -> Result<Dynamic, ScriptError> {
-        task::with_blocked_on(&self.what("get"), || match &self.place {
-            Place::Local(local) => runtime::wait(local.get(block), None)?,
-            Place::Remote(remote) => crate::process::broker::call(remote, "get", None, block),
+        context::with_current(|task| {
+            task.blocked(
+                || self.what("get"),
+                || match &self.place {
+                    Place::Local(local) => runtime::wait(local.get(block), Deadline::NEVER)?,
+                    Place::Remote(backend) => backend.get(block),
+                },
+            )
         })
     }
 
@@ -240,10 +247,7 @@ impl Queue {
     pub fn qsize(&self) -> Result<usize, ScriptError> {
         match &self.place {
             Place::Local(local) => Ok(local.qsize()),
-            Place::Remote(remote) => {
-                let size = crate::process::broker::call(remote, "qsize", None, Block::No)?;
-                Ok(usize::try_from(size.as_int().unwrap_or(0)).unwrap_or(0))
-            }
+            Place::Remote(backend) => backend.qsize(),
         }
     }
 
@@ -251,14 +255,12 @@ impl Queue {
     pub fn is_full(&self) -> Result<bool, ScriptError> {
         match &self.place {
             Place::Local(local) => Ok(local.is_full()),
-            Place::Remote(remote) => Ok(crate::process::broker::call(remote, "full", None, Block::No)?
-                .as_bool()
-                .unwrap_or(false)),
+            Place::Remote(backend) => backend.is_full(),
         }
     }
 }
 
-/// A `Block` from a script's seconds.
+/// A `Block` from a script's seconds (`ValueError` for negative or NaN).
 pub fn block_for(secs: f64) -> Result<Block, ScriptError> {
     runtime::seconds(secs).map(|d: Duration| Block::For(d.as_secs_f64()))
 }
@@ -273,7 +275,7 @@ impl fmt::Display for Queue {
                     max => write!(f, "<queue {} with {size}/{max} items>", local.id),
                 }
             }
-            Place::Remote(remote) => write!(f, "<queue {} of another process>", remote.id),
+            Place::Remote(backend) => f.write_str(&backend.describe()),
         }
     }
 }
