@@ -4,6 +4,8 @@
 # a task and so an OS thread per client), its resident memory while it
 # holds them, and whether every connection still gets its answer. Python's
 # threaded server (bench/upper_server_threaded.py) is measured the same way.
+# Then the cost of one accept with 100 and with N connections open
+# (bench/accept.rhai): registering a socket must take constant time.
 #   bench/scale.sh [N]      bench/scale.sh --short   (200 connections, for CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,3 +61,14 @@ measure() { # name, server command...
 printf '%-10s %12s %10s %14s %12s %14s %10s\n' server connections threads "rss before" "rss held" "cpu while idle" answered
 measure sockrepl target/release/repl scripts/tcp_upper_server_threaded.rhai
 measure python python3 bench/upper_server_threaded.py
+if python3 -c 'import gevent' 2>/dev/null; then
+    measure gevent python3 bench/upper_server_gevent.py
+else
+    echo "gevent   (skipped: gevent is not installed; pip install gevent)"
+fi
+
+# Accepting the N-th connection costs what the 100th did (each needs a
+# client socket too, so as many as the descriptor limit allows).
+accepts=$n
+ulimit -n $((2 * n + 1024)) 2>/dev/null || accepts=$(( ($(ulimit -n) - 1024) / 2 ))
+printf '\n%s\n' "$(target/release/repl bench/accept.rhai "$accepts")"

@@ -27,5 +27,5 @@ listener.listen()
 print("listening on port %d" % listener.getsockname()[1], flush=True)
 while True:
     conn, remote_address = listener.accept()
-    print("%s:%s connected" % remote_address)
+    print("%s:%s connected" % remote_address, flush=True)
     Thread(target=handler, args=(conn, remote_address)).start()

@@ -122,7 +122,7 @@ fn class_for_errno(errno: i32) -> &'static str {
         libc::ECONNABORTED => "ConnectionAbortedError",
         libc::EPIPE | libc::ESHUTDOWN => "BrokenPipeError",
         libc::ETIMEDOUT => "TimeoutError",
-        libc::EAGAIN => "BlockingIOError",
+        libc::EAGAIN | libc::EINPROGRESS | libc::EALREADY => "BlockingIOError",
         libc::EACCES | libc::EPERM => "PermissionError",
         libc::ENOENT => "FileNotFoundError",
         libc::EEXIST => "FileExistsError",

@@ -82,3 +82,46 @@ fn a_policy_denies_a_forbidden_connect_with_a_readable_error() {
     assert!(refused.contains("hint: the program running this script restricts which addresses it may use"));
     assert_eq!(allowed, Outcome::Done);
 }
+
+/// Functions added with `Repl::builder().register(...)` are still there
+/// after `repl -i FILE` ran the file first.
+#[test]
+fn registered_functions_survive_a_preload() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("uses_it.rhai");
+    std::fs::write(&file, "let port = lab_port();").unwrap_or_else(|e| panic!("{e}"));
+    let mut shell = sockrepl::Repl::builder()
+        .history_file(None)
+        .banner(None)
+        .register(|engine| {
+            engine.register_fn("lab_port", || 4242_i64);
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = shell.preload(&file.display().to_string(), &[]);
+    assert_eq!(loaded, Ok(()));
+}
+
+/// The package registers functions only: an embedder's own print,
+/// debug and variable hooks stay in place.
+#[test]
+fn the_package_leaves_the_embedders_hooks_alone() {
+    use rhai::Engine;
+    use rhai::packages::Package;
+    use std::sync::{Arc, Mutex};
+
+    let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut engine = Engine::new();
+    let sink = printed.clone();
+    engine.on_print(move |text| sink.lock().unwrap_or_else(|p| p.into_inner()).push(text.to_string()));
+    #[allow(deprecated)] // on_var is volatile, not deprecated.
+    engine.on_var(|name, _, _| Ok((name == "lab").then(|| rhai::Dynamic::from(7_i64))));
+    sockrepl::SockPackage::new().register_into_engine(&mut engine);
+    engine
+        .run(r#"print(`${lab} ${socket("udp").kind} ${AF_INET}`);"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        *printed.lock().unwrap_or_else(|p| p.into_inner()),
+        vec!["7 udp 2".to_string()]
+    );
+}

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -372,11 +372,12 @@ impl Socket {
                 wait_fd(sock.as_raw_fd(), ready, deadline)?;
             } else {
                 // Name the wait for `:tasks` only when there is one.
-                let what = || match sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
-                    Some(local) => format!("{} on {local}", doing()),
-                    None => doing(),
-                };
-                context::with_current(|task| task.blocked(what, || wait_fd(sock.as_raw_fd(), ready, deadline)))?;
+                let _blocked =
+                    context::blocked_on(|| match sock.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a)) {
+                        Some(local) => format!("{} on {local}", doing()),
+                        None => doing(),
+                    });
+                wait_fd(sock.as_raw_fd(), ready, deadline)?;
                 waited = true;
             }
         }
@@ -522,24 +523,39 @@ impl Socket {
     /// Receives at most `max` bytes; empty when a stream peer has closed.
     pub fn recv(&self, max: usize) -> Result<Vec<u8>> {
         self.check_can_transfer("recv")?;
-        let mut buf = vec![0u8; max];
-        let n = self.io(Ready::Read, || "recv".into(), |mut s| s.read(&mut buf))?;
-        buf.truncate(n);
+        // The buffer exists only while a receive is attempted: a server
+        // with many idle clients does not hold one per client.
+        let buf = self.io(
+            Ready::Read,
+            || "recv".into(),
+            |s| {
+                let mut buf: Vec<u8> = Vec::with_capacity(max);
+                let n = s.recv(buf.spare_capacity_mut())?;
+                // SAFETY: recv reports that the kernel wrote `n` bytes into
+                // the start of the spare capacity, so they are initialised.
+                unsafe { buf.set_len(n) };
+                Ok(buf)
+            },
+        )?;
         Ok(fit(buf))
     }
 
     /// Receives one datagram (or stream chunk) and who sent it.
     pub fn recvfrom(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
         self.check_can_transfer("recvfrom")?;
-        let mut buf: Vec<u8> = Vec::with_capacity(max);
-        let (n, from) = self.io(
+        let (buf, from) = self.io(
             Ready::Read,
             || "recvfrom".into(),
-            |s| s.recv_from(buf.spare_capacity_mut()),
+            |s| {
+                let mut buf: Vec<u8> = Vec::with_capacity(max);
+                let (n, from) = s.recv_from(buf.spare_capacity_mut())?;
+                // SAFETY: recv_from reports that the kernel wrote `n` bytes
+                // into the start of the spare capacity, so they are
+                // initialised.
+                unsafe { buf.set_len(n) };
+                Ok((buf, from))
+            },
         )?;
-        // SAFETY: recv_from reports that the kernel wrote `n` bytes into the
-        // start of the spare capacity, so those bytes are initialised.
-        unsafe { buf.set_len(n) };
         let buf = fit(buf);
         let from = match from.as_socket() {
             Some(_) => Endpoint::from_sockaddr(&from),

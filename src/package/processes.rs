@@ -230,6 +230,12 @@ pub mod processes_api {
         Ok(r.get(Some(seconds(secs)?))?)
     }
 
+    /// `get` with a whole number of seconds.
+    #[rhai_fn(global, name = "get", return_raw, pure)]
+    pub fn result_get_timeout_int(r: &mut AsyncResult, secs: INT) -> Result<Dynamic, Box<EvalAltResult>> {
+        Ok(r.get(Some(seconds(secs as FLOAT)?))?)
+    }
+
     /// True once the result has arrived.
     #[rhai_fn(global, pure)]
     pub fn ready(r: &mut AsyncResult) -> bool {

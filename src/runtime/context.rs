@@ -214,10 +214,17 @@ impl TaskCore {
 
     /// Runs `f` while `:tasks` shows the task as blocked on `what`.
     pub fn blocked<T>(&self, what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> T {
-        *guard(&self.blocked_on) = Some(what());
+        self.set_blocked_on(Some(what()));
         let out = f();
-        *guard(&self.blocked_on) = None;
+        self.set_blocked_on(None);
         out
+    }
+
+    // Not inlined: callers that then wait keep this frame off the stack
+    // they sleep on (a server holds one such stack per client).
+    #[inline(never)]
+    fn set_blocked_on(&self, what: Option<String>) {
+        *guard(&self.blocked_on) = what;
     }
 
     /// Records that the task now holds `thing`.
@@ -304,6 +311,25 @@ impl Drop for Entered {
     fn drop(&mut self) {
         let previous = self.previous.take();
         CURRENT.with(|cell| *cell.borrow_mut() = previous);
+    }
+}
+
+/// Shows the calling task as blocked on `what` (for `:tasks`) until the
+/// guard is dropped. Made and returned before the wait starts, so that the
+/// formatting of `what` is not on the stack during the wait.
+#[inline(never)]
+pub fn blocked_on(what: impl FnOnce() -> String) -> Blocked {
+    let task = current();
+    task.set_blocked_on(Some(what()));
+    Blocked(task)
+}
+
+/// Clears what the task was shown blocked on, when dropped.
+pub struct Blocked(Arc<TaskCore>);
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        self.0.set_blocked_on(None);
     }
 }
 

@@ -17,7 +17,6 @@
 
 use std::future::Future;
 use std::os::fd::RawFd;
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
@@ -49,11 +48,88 @@ impl Ready {
     }
 }
 
-thread_local! {
+/// What a thread needs to sleep in `ppoll`; properties of the OS thread,
+/// not of any script, worked out once per thread.
+struct Sleeper {
     /// The signal mask for `ppoll`: this thread's mask without the wake
-    /// signal, which is blocked everywhere else on the thread. A property
-    /// of the OS thread, not of any script.
-    static WAIT_MASK: Option<libc::sigset_t> = block_wake_signal();
+    /// signal, which is blocked everywhere else on the thread.
+    mask: Option<libc::sigset_t>,
+    /// The lowest address of this thread's stack, for task threads only
+    /// (0 elsewhere: a main thread's stack bounds are an estimate).
+    stack_low: usize,
+}
+
+thread_local! {
+    static SLEEPER: Sleeper = Sleeper {
+        mask: block_wake_signal(),
+        stack_low: if super::threads::is_task_thread() { stack_low() } else { 0 },
+    };
+}
+
+fn stack_low() -> usize {
+    // SAFETY: reads the calling thread's own attributes into local values.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return 0;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: usize = 0;
+        let found = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if found == 0 { addr as usize } else { 0 }
+    }
+}
+
+const PAGE: usize = 4096;
+
+/// Gives back the stack pages below the current frame that an earlier,
+/// deeper call touched, before a task thread goes to sleep. A server holds
+/// one sleeping thread per idle client, and what each costs is its
+/// resident stack; the deepest moment of a request (formatting a message,
+/// a first function lookup) need not stay resident while the client is
+/// idle. The pages come back zero-filled if the thread goes that deep again.
+///
+/// Only what is certainly unused is released: below the stack pointer,
+/// below the 128-byte red zone a leaf function may use, and with the
+/// system call made inline so that no return address is pushed into the
+/// range. Elsewhere than x86-64 Linux this does nothing.
+#[inline(never)]
+fn release_stack_below(stack_low: usize) {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        if stack_low == 0 {
+            return;
+        }
+        let sp: usize;
+        // SAFETY: reads the stack pointer; no memory is touched.
+        unsafe { std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        let end = sp.saturating_sub(128) & !(PAGE - 1);
+        let start = (stack_low + PAGE - 1) & !(PAGE - 1);
+        if end <= start {
+            return;
+        }
+        // SAFETY: [start, end) is part of this thread's own stack (a task
+        // thread's exact bounds) and lies below the stack pointer and its
+        // red zone, so no live data is there; the `syscall` instruction
+        // itself uses no user stack. MADV_DONTNEED on private anonymous
+        // memory makes the pages read as zeros when next touched.
+        unsafe {
+            let _ret: usize;
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") libc::SYS_madvise as usize => _ret,
+                in("rdi") start,
+                in("rsi") end - start,
+                in("rdx") libc::MADV_DONTNEED as usize,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    let _ = stack_low;
 }
 
 fn block_wake_signal() -> Option<libc::sigset_t> {
@@ -113,26 +189,28 @@ impl Drop for Leaving {
 /// `timeout` passes (`TimeoutError`) or the thread is cancelled
 /// (`KeyboardInterrupt`).
 pub fn wait_fd(fd: RawFd, ready: Ready, deadline: Deadline) -> Result<(), ScriptError> {
-    let events = ready.events();
-    let mask = WAIT_MASK.with(|mask| *mask);
-    let token = cancel_token();
-    let mut cancelled = pin!(token.cancelled());
+    // The pinned future lives on the heap: this frame is part of the stack
+    // every sleeping task keeps (see release_stack_below).
+    let mut cancelled = Box::pin(cancel_token().cancelled_owned());
     // SAFETY: pthread_self has no preconditions.
     let interrupter = Arc::new(Interrupter {
         thread: Mutex::new(Some(unsafe { libc::pthread_self() })),
     });
     let _leaving = Leaving(interrupter.clone());
-    let waker = Waker::from(interrupter);
     // Registers the waker with the token (and so with its parents).
+    let waker = Waker::from(interrupter);
     if cancelled.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
         return Err(ScriptError::interrupted());
     }
+    // The mask stays in the thread-local; ppoll reads it from there.
+    let (mask, stack_low) = SLEEPER.with(|s| (s.mask.as_ref().map(|m| m as *const libc::sigset_t), s.stack_low));
     // Without a mask the signal cannot be used; fall back to short slices.
     let longest = if mask.is_some() {
         SLICE
     } else {
         Duration::from_millis(25)
     };
+    release_stack_below(stack_low);
     loop {
         if is_cancelled() {
             return Err(ScriptError::interrupted());
@@ -142,14 +220,19 @@ pub fn wait_fd(fd: RawFd, ready: Ready, deadline: Deadline) -> Result<(), Script
             Some(left) => left.min(longest),
             None => longest,
         };
-        let mut pfd = libc::pollfd { fd, events, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: ready.events(),
+            revents: 0,
+        };
         let spec = libc::timespec {
             tv_sec: libc::time_t::try_from(slice.as_secs()).unwrap_or(5),
             tv_nsec: libc::c_long::from(slice.subsec_nanos()),
         };
-        let mask_ptr = mask.as_ref().map_or(std::ptr::null(), |m| m as *const libc::sigset_t);
-        // SAFETY: one valid pollfd, a valid timespec, a valid mask or null.
-        let n = unsafe { libc::ppoll(&mut pfd, 1, &spec, mask_ptr) };
+        // SAFETY: one valid pollfd, a valid timespec, and a mask that is
+        // null or points into this thread's own thread-local, which lives
+        // as long as the thread.
+        let n = unsafe { libc::ppoll(&mut pfd, 1, &spec, mask.unwrap_or(std::ptr::null())) };
         if n > 0 {
             return Ok(());
         }

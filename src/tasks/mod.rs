@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Module, Position, Shared};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use crate::error::ScriptError;
 use crate::runtime::context::{self, SessionCore, TaskCore, guard};
@@ -50,7 +50,20 @@ pub struct Task {
 struct TaskShared {
     core: Arc<TaskCore>,
     /// `None` while running.
-    end: watch::Sender<Option<End>>,
+    end: Mutex<Option<End>>,
+    /// Wakes joiners when `end` is set.
+    ended: Notify,
+}
+
+impl TaskShared {
+    fn end(&self) -> Option<End> {
+        guard(&self.end).clone()
+    }
+
+    fn finish(&self, end: End) {
+        *guard(&self.end) = Some(end);
+        self.ended.notify_waiters();
+    }
 }
 
 /// How a session reports a task that failed (Python prints "Exception in
@@ -114,7 +127,8 @@ impl Tasks {
             .or_insert_with(|| Task {
                 shared: Arc::new(TaskShared {
                     core: core.clone(),
-                    end: watch::Sender::new(None),
+                    end: Mutex::new(None),
+                    ended: Notify::new(),
                 }),
             })
             .clone()
@@ -172,7 +186,7 @@ impl Task {
 
     /// True while it runs.
     pub fn is_alive(&self) -> bool {
-        self.shared.end.borrow().is_none()
+        guard(&self.shared.end).is_none()
     }
 
     /// Asks the task to stop: its blocking call returns at once and the
@@ -188,7 +202,7 @@ impl Task {
 
     /// "running", "finished", "failed" or "cancelled".
     pub fn state(&self) -> &'static str {
-        match &*self.shared.end.borrow() {
+        match &*guard(&self.shared.end) {
             None => "running",
             Some(End::Returned(_)) => "finished",
             Some(End::Failed(_)) => "failed",
@@ -212,21 +226,24 @@ impl Task {
         }
         // A short task is often done before a sleeping join would wake.
         if timeout != Some(Duration::ZERO) {
-            runtime::spin::until(|| self.shared.end.borrow().is_some());
+            runtime::spin::until(|| !self.is_alive());
         }
-        let mut ended = self.shared.end.subscribe();
+        let shared = self.shared.clone();
+        let ended = async move {
+            loop {
+                let woken = shared.ended.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
+                if let Some(end) = shared.end() {
+                    return end;
+                }
+                woken.await;
+            }
+        };
         let deadline = Deadline::after(timeout);
-        let waited = me.blocked(
-            || format!("join {}", self.name()),
-            || {
-                runtime::wait(
-                    async move { ended.wait_for(Option::is_some).await.map(|end| end.clone()) },
-                    deadline,
-                )
-            },
-        );
+        let waited = me.blocked(|| format!("join {}", self.name()), || runtime::wait(ended, deadline));
         match waited {
-            Ok(Ok(Some(End::Returned(value)))) => Ok(value),
+            Ok(End::Returned(value)) => Ok(value),
             Ok(_) => Ok(Dynamic::UNIT),
             Err(err) if err.class == "TimeoutError" => Ok(Dynamic::UNIT),
             Err(err) => Err(err),
@@ -235,8 +252,8 @@ impl Task {
 
     /// The error text if the task failed.
     pub fn error(&self) -> Option<String> {
-        match &*self.shared.end.borrow() {
-            Some(End::Failed(text)) => Some(text.clone()),
+        match self.shared.end() {
+            Some(End::Failed(text)) => Some(text),
             _ => None,
         }
     }
@@ -286,15 +303,23 @@ pub type GlobalConstants = Shared<std::sync::RwLock<std::collections::BTreeMap<I
 impl Environment {
     /// Calls `func(args...)` on `engine` within this environment.
     pub fn call(&self, engine: &Engine, func: &FnPtr, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-        let mut global = engine.new_global_runtime_state();
+        // Rhai's runtime state is large; kept on the heap, it is not part
+        // of the stack a task sleeps on (see runtime::threads).
+        let global = self.global_state(engine);
+        let context =
+            rhai::NativeCallContext::new_with_all_fields(engine, func.fn_name(), None, &global, Position::NONE);
+        func.call_raw(&context, None, args)
+    }
+
+    #[inline(never)]
+    fn global_state(&self, engine: &Engine) -> Box<rhai::GlobalRuntimeState> {
+        let mut global = Box::new(engine.new_global_runtime_state());
         global.lib.extend(self.libs.iter().cloned());
         for (name, module) in &self.imports {
             global.push_import(name.clone(), module.clone());
         }
         global.constants.clone_from(&self.constants);
-        let context =
-            rhai::NativeCallContext::new_with_all_fields(engine, func.fn_name(), None, &global, Position::NONE);
-        func.call_raw(&context, None, args)
+        global
     }
 }
 
@@ -315,6 +340,36 @@ pub fn contain_panic(
     })
 }
 
+#[inline(never)]
+fn run_body(
+    core: &Arc<TaskCore>,
+    env: &Environment,
+    engine: &Engine,
+    func: &FnPtr,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let _in = context::enter(core.clone());
+    contain_panic(|| env.call(engine, func, args))
+}
+
+#[inline(never)]
+fn end_task(core: &TaskCore, tasks: &Tasks, task: &Task, result: Result<Dynamic, Box<EvalAltResult>>) {
+    let end = match result {
+        Ok(value) => End::Returned(value),
+        Err(_) if core.is_cancelled() => End::Cancelled,
+        // `exit()` in a task ends that task quietly, as `sys.exit()` does
+        // in a Python thread.
+        Err(err) if matches!(*err, EvalAltResult::ErrorTerminated(..)) => End::Returned(Dynamic::UNIT),
+        Err(err) => {
+            tasks.report(&core.name(), &err);
+            End::Failed(err.to_string())
+        }
+    };
+    core.finish(!matches!(end, End::Returned(_)));
+    task.shared.finish(end);
+    guard(&tasks.handles).remove(&core.id());
+}
+
 /// Starts `func(args...)` as a new task in `env`; `func`'s captured
 /// values and `args` are copied.
 pub fn spawn(env: Environment, func: FnPtr, args: Vec<Dynamic>) -> Result<Task, ScriptError> {
@@ -330,26 +385,18 @@ pub fn spawn(env: Environment, func: FnPtr, args: Vec<Dynamic>) -> Result<Task, 
     let core = session.new_task(None, spawner.life().child_token(), false);
     let task = tasks.handle(&core);
     let running = task.clone();
+    let registry = tasks.clone();
+    // The closure stays on the task's stack while the task runs (and
+    // sleeps), so its own frame is kept small: the work and the
+    // bookkeeping after it are functions of their own.
     let started = threads::run(move || {
-        let _in = context::enter(core.clone());
-        let result = contain_panic(|| env.call(&engine, &func, args));
-        let end = match result {
-            Ok(value) => End::Returned(value),
-            Err(_) if core.is_cancelled() => End::Cancelled,
-            // `exit()` in a task ends that task quietly, as `sys.exit()`
-            // does in a Python thread.
-            Err(err) if matches!(*err, EvalAltResult::ErrorTerminated(..)) => End::Returned(Dynamic::UNIT),
-            Err(err) => {
-                tasks.report(&core.name(), &err);
-                End::Failed(err.to_string())
-            }
-        };
-        core.finish(!matches!(end, End::Returned(_)));
-        running.shared.end.send_replace(Some(end));
-        guard(&tasks.handles).remove(&core.id());
+        let result = run_body(&core, &env, &engine, &func, args);
+        end_task(&core, &tasks, &running, result);
     });
     if let Err(err) = started {
         task.shared.core.finish(true);
+        task.shared.finish(End::Failed(err.to_string()));
+        guard(&registry.handles).remove(&task.id());
         return Err(ScriptError::os(&err, "starting a task thread"));
     }
     Ok(task)
