@@ -3,23 +3,24 @@
 //! The script can catch the refusal, which is a PermissionError carrying
 //! the policy's reason.
 
-use rhai::packages::Package;
-use rhai::{Engine, EvalAltResult};
-use sockrepl::SockPackage;
-use sockrepl::net::Endpoint;
-use sockrepl::net::policy::{self, Action};
+use rhai::EvalAltResult;
+use sockrepl::{Action, Endpoint, Session};
 
 pub fn run() -> Result<String, Box<EvalAltResult>> {
-    policy::set_address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
-        Endpoint::Inet(addr) if !addr.ip().is_loopback() => Err("loopback only".into()),
-        Endpoint::Inet(addr) if addr.port() != 0 && addr.port() < 1024 => {
-            Err("ports below 1024 are not for scripts".into())
-        }
-        _ => Ok(()),
-    });
-    let mut engine = Engine::new();
-    SockPackage::new().register_into_engine(&mut engine);
-    let result = engine.eval::<String>(
+    // The policy belongs to this session only; other sessions in the same
+    // program are not affected.
+    let session = Session::builder()
+        .address_policy(|_action: Action, endpoint: &Endpoint| match endpoint {
+            Endpoint::Inet(addr) if !addr.ip().is_loopback() => Err("loopback only".into()),
+            Endpoint::Inet(addr) if addr.port() != 0 && addr.port() < 1024 => {
+                Err("ports below 1024 are not for scripts".into())
+            }
+            _ => Ok(()),
+        })
+        .build()
+        .map_err(|e| e.to_string())?;
+    let _in = session.enter();
+    session.engine().eval::<String>(
         r#"
         let ok = socket();
         ok.bind("127.0.0.1:0");
@@ -31,8 +32,5 @@ pub fn run() -> Result<String, Box<EvalAltResult>> {
         }
         `bound a free port: ${ok.getsockname()[1] > 0}; port 80: ${refused}`
         "#,
-    );
-    // The policy is global to the process: put back one that allows all.
-    policy::set_address_policy(|_: Action, _: &Endpoint| Ok(()));
-    result
+    )
 }

@@ -119,6 +119,7 @@ impl ReplBuilder {
             scope: Session::scope("<repl>", &[]),
             functions: AST::empty(),
             entries: Vec::new(),
+            inputs: 0,
         })
     }
 }
@@ -134,6 +135,8 @@ pub struct Repl {
     functions: AST,
     /// What was typed and ran, for `:save`.
     entries: Vec<String>,
+    /// Inputs evaluated so far; each is named `<repl:N>`.
+    inputs: usize,
 }
 
 /// Where output goes while a line is being read: above the prompt.
@@ -273,7 +276,8 @@ impl Repl {
         if input.trim_start().starts_with(':') {
             return self.command(input.trim());
         }
-        let name = format!("<repl:{}>", self.entries.len() + 1);
+        self.inputs += 1;
+        let name = format!("<repl:{}>", self.inputs);
         if self.eval(&name, input) {
             self.entries.push(input.to_string());
         }

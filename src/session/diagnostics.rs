@@ -68,6 +68,9 @@ impl Sources {
 
 /// What rendering needs to know about the session.
 pub struct Context<'a> {
+    /// A text shown under another name: a shell's current input, named
+    /// `<repl:N>` in the session and shown as `<repl>`.
+    pub shown_as: Option<(&'a str, &'a str)>,
     /// The texts and function origins.
     pub sources: &'a Sources,
     /// The limits, for naming the flag to raise.
@@ -134,16 +137,22 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
         }
     }
 
+    let shown = |located: &str| -> String {
+        match context.shown_as {
+            Some((real, shown)) if real == located => shown.to_string(),
+            _ => located.to_string(),
+        }
+    };
     let mut out = format!("error: {message}\n");
     let located = locate(&here, name, context.sources);
-    write_location(&mut out, &located.name, &located.text, inner.position());
+    write_location(&mut out, &shown(&located.name), &located.text, inner.position());
     for (func, pos, name) in calls.iter() {
         let func = if func.starts_with("anon$") {
             "a closure"
         } else {
             func.as_str()
         };
-        let name = locate(name, name, context.sources).name;
+        let name = shown(&locate(name, name, context.sources).name);
         match (pos.line(), pos.position()) {
             (Some(line), Some(col)) => {
                 let _ = writeln!(out, "   = in call to {func} at {name}:{line}:{col}");

@@ -167,6 +167,7 @@ impl SessionBuilder {
             let limits = self.limits;
             Arc::new(move |name: &str, err: &EvalAltResult| {
                 let context = diagnostics::Context {
+                    shown_as: None,
                     sources: &sources,
                     limits: &limits,
                     globals: &globals,
@@ -328,6 +329,7 @@ impl Session {
         let sources = Sources::default();
         sources.add(name, source, &AST::empty());
         let context = diagnostics::Context {
+            shown_as: self.shown_as(name),
             sources: &sources,
             limits: &self.shared.limits,
             globals: &Globals::default(),
@@ -361,11 +363,18 @@ impl Session {
         let sources = core.service::<Sources>();
         let globals = core.service::<Globals>();
         let context = diagnostics::Context {
+            shown_as: self.shown_as(name),
             sources: &sources,
             limits: &self.shared.limits,
             globals: &globals,
         };
         diagnostics::render(err, name, &context)
+    }
+
+    /// A shell input (`<repl:N>`) is shown as `<repl>` in its own errors;
+    /// earlier inputs keep their number.
+    fn shown_as<'a>(&self, name: &'a str) -> Option<(&'a str, &'a str)> {
+        name.starts_with("<repl:").then_some((name, "<repl>"))
     }
 
     /// Stops what the session's main thread is running (what Ctrl-C does
