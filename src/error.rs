@@ -1,4 +1,4 @@
-//! Script-facing errors.
+//! Script-facing errors, used by every layer (it depends on none).
 //!
 //! Every failure a script can meet becomes a Rhai runtime error whose value
 //! is a string shaped like Python's exception text (`ConnectionRefusedError:
@@ -15,7 +15,14 @@ use std::io;
 
 use rhai::{EvalAltResult, Position};
 
-/// A failure with a Python exception class, a message and an optional hint.
+/// A failure with a Python exception class, a message and an optional
+/// hint: what a native function of yours returns so that scripts see an
+/// error like the package's own.
+///
+/// ```
+/// let err = sockrepl::ScriptError::value("port must be positive").hint("try 9999");
+/// assert_eq!(err.to_string(), "ValueError: port must be positive\nhint: try 9999");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptError {
     /// Python's exception class name, e.g. `ConnectionResetError`.

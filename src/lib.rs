@@ -38,7 +38,7 @@ pub(crate) mod error;
 pub(crate) mod net;
 pub(crate) mod package;
 pub(crate) mod process;
-pub mod repl;
+pub(crate) mod repl;
 pub(crate) mod runtime;
 pub(crate) mod session;
 pub(crate) mod sync;

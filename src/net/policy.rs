@@ -16,7 +16,21 @@ use std::sync::Arc;
 use super::Endpoint;
 use crate::error::ScriptError;
 
-/// What a script is about to do with an address.
+/// What a script is about to do with an address, as an address policy
+/// sees it.
+///
+/// ```
+/// use sockrepl::{Action, Endpoint, Session};
+///
+/// // Scripts may listen and connect, but not send datagrams anywhere.
+/// let session = Session::builder()
+///     .address_policy(|action, _endpoint: &Endpoint| match action {
+///         Action::SendTo => Err("no UDP in this exercise".into()),
+///         Action::Bind | Action::Connect => Ok(()),
+///     })
+///     .build()?;
+/// # Ok::<(), sockrepl::StartError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// `bind`: take a local address.

@@ -127,7 +127,13 @@ impl fmt::Display for Target {
     }
 }
 
-/// An address the system reports: of the local end, the peer, a sender.
+/// An address the system reports (of the local end, the peer, a sender),
+/// and what an address policy is asked about.
+///
+/// ```
+/// let endpoint = sockrepl::Endpoint::Inet("127.0.0.1:9".parse().unwrap());
+/// assert_eq!(endpoint.to_string(), "127.0.0.1:9");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     /// An IP address and port.

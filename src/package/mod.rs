@@ -121,8 +121,18 @@ fn register_help(engine: &mut rhai::Engine) {
 }
 
 def_package! {
-    /// Sockets, addresses, text encoding, time and input for Rhai, in the
-    /// shape of Python's `socket` and `time` modules.
+    /// The whole script API (sockets, pack/unpack, files, time and input,
+    /// tasks, locks, queues, processes) for any Rhai engine built with the
+    /// `sync` feature, in the shape of Python's modules.
+    ///
+    /// ```
+    /// use rhai::{Engine, packages::Package};
+    ///
+    /// let mut engine = Engine::new();
+    /// sockrepl::SockPackage::new().register_into_engine(&mut engine);
+    /// let size: i64 = engine.eval(r#"calcsize("!HH")"#).unwrap();
+    /// assert_eq!(size, 4);
+    /// ```
     pub SockPackage(module) {
         combine_with_exported_module!(module, "net", net::socket_api);
         combine_with_exported_module!(module, "text", text::text_api);
@@ -149,7 +159,13 @@ def_package! {
     }
 }
 
-/// The book's function reference, generated from the engine's metadata.
+/// The function reference of the book (`book/src/reference.md`), generated
+/// from the package's own function metadata, so that it cannot drift.
+///
+/// ```
+/// let page = sockrepl::reference_markdown();
+/// assert!(page.contains("## recvfrom"));
+/// ```
 pub fn reference_markdown() -> String {
     docs::reference_markdown()
 }

@@ -125,6 +125,13 @@ impl ReplBuilder {
 }
 
 /// The interactive shell.
+///
+/// ```no_run
+/// let mut shell = sockrepl::Repl::builder().prompt("lab> ").build()?;
+/// shell.preload("setup.rhai", &[]).ok();   // like `repl -i setup.rhai`
+/// shell.run();
+/// # Ok::<(), sockrepl::StartError>(())
+/// ```
 pub struct Repl {
     prompt: String,
     history: Option<PathBuf>,

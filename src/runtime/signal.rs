@@ -73,6 +73,15 @@ fn callback() -> &'static Mutex<Option<Callback>> {
 /// Makes each Ctrl-C call `f` (replacing the previous callback). The
 /// listener starts on first call, inside the runtime, before any script
 /// runs, so no early Ctrl-C falls through to the default "kill" action.
+///
+/// ```no_run
+/// let session = sockrepl::Session::new()?;
+/// let on_ctrl_c = session.clone();
+/// sockrepl::on_interrupt(move || on_ctrl_c.end()).expect("Ctrl-C handler");
+/// let outcome = session.run_source("server.rhai", "let s = socket(); s.bind(\"127.0.0.1:0\"); s.listen(); s.accept();");
+/// assert_eq!(outcome, sockrepl::Outcome::Interrupted);   // after Ctrl-C
+/// # Ok::<(), sockrepl::StartError>(())
+/// ```
 pub fn on_interrupt(f: impl Fn() + Send + Sync + 'static) -> std::io::Result<()> {
     static LISTENING: OnceLock<Result<(), String>> = OnceLock::new();
     *super::context::guard(callback()) = Some(Arc::new(f));
