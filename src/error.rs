@@ -109,6 +109,41 @@ impl From<ScriptError> for Box<EvalAltResult> {
     }
 }
 
+/// The script name of a type Rhai names (`i64`, `&str | ImmutableString |
+/// String`, `sockrepl::net::socket::Socket`, ...).
+pub fn script_type(rust: &str) -> &str {
+    match rust {
+        "i64" | "i32" | "u8" | "INT" => "int",
+        "f64" | "f32" | "FLOAT" => "float",
+        "bool" => "bool",
+        "char" => "char",
+        "()" => "()",
+        "string" | "&str" | "String" | "ImmutableString" | "&str | ImmutableString | String" => "string",
+        "blob" | "Blob" | "Vec<u8>" => "blob",
+        "array" | "Array" | "Vec<Dynamic>" => "array",
+        "map" | "Map" => "map",
+        "Fn" | "FnPtr" => "function",
+        "Dynamic" => "any value",
+        other => {
+            let last = other.rsplit("::").next().unwrap_or(other);
+            match last {
+                "Socket" => "socket",
+                "Task" => "task",
+                "Lock" => "lock",
+                "Queue" => "queue",
+                "Value" => "value",
+                "Local" => "local",
+                "Process" => "process",
+                "Pool" => "pool",
+                "AsyncResult" => "pool result",
+                "Received" => "recvfrom result",
+                "File" => "file",
+                _ => other,
+            }
+        }
+    }
+}
+
 /// Shorthand for native functions.
 pub type Result<T> = std::result::Result<T, ScriptError>;
 

@@ -67,7 +67,7 @@ fn bad_address_text_shows_the_forms_that_work() {
         (r#"socket().bind("127.0.0.1:70000");"#, "port 70000 is out of range"),
         (r#"socket().connect("::1:80");"#, "IPv6 addresses need brackets"),
         (r#"socket().connect(["127.0.0.1"]);"#, "expected [host, port]"),
-        (r#"socket().connect(8080);"#, "an address cannot be a i64"),
+        (r#"socket().connect(8080);"#, "an address cannot be an int"),
         (
             r#"socket().connect("no-such-host.invalid:80");"#,
             "cannot resolve host \"no-such-host.invalid\"",

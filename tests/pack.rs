@@ -176,7 +176,7 @@ fn bad_formats_and_values_are_struct_errors() {
             r#"calcsize("3")"#,
             "struct.error: repeat count given without format specifier",
         ),
-        (r#"pack("!H", [1])"#, "struct.error: cannot pack a array"),
+        (r#"pack("!H", [1])"#, "struct.error: cannot pack an array"),
     ] {
         let out = common::run(&["-e", code]);
         assert_eq!(out.status.code(), Some(1), "{code}");

@@ -2,102 +2,11 @@
 //! output rendered by a terminal emulator (vt100) so the assertions are
 //! about what a person would see on the screen.
 
-use std::io::Write;
-use std::time::{Duration, Instant};
+mod common;
 
-use expectrl::Session;
+use std::time::Duration;
 
-const ROWS: u16 = 40;
-const COLS: u16 = 120;
-
-struct Screen {
-    session: expectrl::session::OsSession,
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
-
-impl Screen {
-    fn start(extra_env: &[(&str, &str)]) -> Screen {
-        Self::start_with(extra_env, &[])
-    }
-
-    fn start_with(extra_env: &[(&str, &str)], args: &[&str]) -> Screen {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_repl"));
-        cmd.args(args);
-        let history = std::env::temp_dir().join(format!("sockrepl-test-history-{}", std::process::id()));
-        cmd.env("XDG_DATA_HOME", history).env("TERM", "xterm");
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut session = Session::spawn(cmd).unwrap_or_else(|e| panic!("cannot start repl in a pty: {e}"));
-        let _ = session.get_process_mut().set_window_size(COLS, ROWS);
-        let mut screen = Screen {
-            session,
-            parser: vt100::Parser::new(
-                ROWS.try_into().unwrap_or(std::num::NonZeroU16::MIN),
-                COLS.try_into().unwrap_or(std::num::NonZeroU16::MIN),
-                0,
-            ),
-            raw: Vec::new(),
-        };
-        screen.wait_for("> ");
-        screen
-    }
-
-    fn pump(&mut self) {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.session.try_read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            self.parser.process(&buf[..n]);
-            self.raw.extend_from_slice(&buf[..n]);
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.parser.screen().contents()
-    }
-
-    /// Waits (at most 10 s) until the screen shows `text`.
-    fn wait_for(&mut self, text: &str) {
-        let start = Instant::now();
-        loop {
-            self.pump();
-            if self.contents().contains(text) {
-                return;
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                panic!("screen never showed {text:?}; it shows:\n{}", self.contents());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn type_text(&mut self, text: &str) {
-        self.session
-            .write_all(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let _ = self.session.flush();
-        std::thread::sleep(Duration::from_millis(50));
-    }
-
-    fn line(&mut self, text: &str) {
-        self.type_text(text);
-        self.type_text("\r");
-    }
-}
-
-impl Drop for Screen {
-    fn drop(&mut self) {
-        let _ = self.session.write_all(b"\x04");
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = self
-            .session
-            .get_process_mut()
-            .kill(expectrl::process::unix::Signal::SIGKILL);
-    }
-}
+use common::pty::Screen;
 
 #[test]
 fn functions_persist_across_lines() {
@@ -206,7 +115,7 @@ fn no_color_means_no_escape_codes_for_colour() {
     let mut s = Screen::start(&[("NO_COLOR", "1")]);
     s.line("let x = \"text\"; x");
     s.line("nosuchfunction()");
-    s.wait_for("error: Function not found");
+    s.wait_for("error: NameError: there is no function nosuchfunction()");
     // Cursor control is the editor's business; colour (SGR, ESC [ ... m) must not appear.
     let raw = String::from_utf8_lossy(&s.raw).to_string();
     let sgr = raw.match_indices("\x1b[").any(|(i, _)| {
@@ -226,7 +135,7 @@ fn no_color_means_no_escape_codes_for_colour() {
 fn colour_is_used_on_a_terminal() {
     let mut s = Screen::start(&[]);
     s.line("nosuchfunction()");
-    s.wait_for("error: Function not found");
+    s.wait_for("error: NameError: there is no function nosuchfunction()");
     let raw = String::from_utf8_lossy(&s.raw).to_string();
     assert!(raw.contains("\x1b[1;31merror"), "{raw:?}");
 }
@@ -248,7 +157,7 @@ fn vars_save_and_reset() {
     s.line(":reset");
     s.wait_for("forgotten");
     s.line("answer");
-    s.wait_for("Variable not found: answer");
+    s.wait_for("NameError: there is no variable answer");
     s.line(&format!(":load {}", file.display()));
     s.line("answer + 1");
     s.wait_for("43");

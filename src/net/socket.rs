@@ -251,6 +251,8 @@ impl Drop for Shared {
 struct State {
     /// `None` once closed.
     fd: Option<Arc<socket2::Socket>>,
+    /// The client's address, for a socket that `accept` returned.
+    accepted_from: Option<Endpoint>,
     /// `None` blocks forever, zero is non-blocking, as in Python.
     timeout: Option<Duration>,
     listening: bool,
@@ -289,6 +291,7 @@ impl Socket {
             net,
             state: Mutex::new(State {
                 fd: Some(fd),
+                accepted_from: None,
                 timeout: None,
                 listening,
             }),
@@ -438,7 +441,9 @@ impl Socket {
         }
         let (conn, peer) = self.io(Ready::Read, || "accept".into(), |s| s.accept())?;
         let peer = Endpoint::from_sockaddr(&peer);
-        Ok((Socket::wrap(self.kind(), conn, false, self.shared.net.clone())?, peer))
+        let conn = Socket::wrap(self.kind(), conn, false, self.shared.net.clone())?;
+        conn.state().accepted_from = Some(peer.clone());
+        Ok((conn, peer))
     }
 
     /// Connects to `target`, waiting within the timeout.
@@ -607,6 +612,11 @@ impl Socket {
         let (fd, _) = self.open_fd()?;
         let addr = fd.local_addr().map_err(|e| ScriptError::os(&e, "getsockname"))?;
         Ok(Endpoint::from_sockaddr(&addr))
+    }
+
+    /// The client's address, if `accept` returned this socket.
+    pub fn accepted_from(&self) -> Option<Endpoint> {
+        self.state().accepted_from.clone()
     }
 
     /// The connected peer's address.

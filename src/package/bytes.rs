@@ -27,7 +27,7 @@ fn to_item(value: &Dynamic) -> Result<Item, ScriptError> {
         return Ok(Item::Bytes(c.to_string().into_bytes()));
     }
     Err(
-        ScriptError::new("struct.error", format!("cannot pack a {}", value.type_name()))
+        ScriptError::new("struct.error", format!("cannot pack {}", super::show::a_type(value)))
             .hint("pack numbers, booleans, blobs or strings"),
     )
 }

@@ -168,6 +168,21 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
                     .into(),
             },
             FnDoc {
+                name: "print".into(),
+                signatures: vec!["print()".into(), "print(value)".into(), "print(values...)".into()],
+                doc: "Prints its values separated by spaces, then a new line, like Python's\n\
+                      `print(a, b)`; `print()` prints an empty line. Bytes print as `b\"...\"`. Output\n\
+                      of a task appears tagged with the task's name in the shell."
+                    .into(),
+                example: "print(\"received\", data.len(), \"bytes from\", m.addr);".into(),
+            },
+            FnDoc {
+                name: "type_of".into(),
+                signatures: vec!["type_of(value) -> String".into()],
+                doc: "The type of a value as text: \"i64\", \"string\", \"blob\", \"array\", \"Socket\", ...".into(),
+                example: "print(type_of(data));".into(),
+            },
+            FnDoc {
                 name: "help".into(),
                 signatures: vec!["help()".into(), "help(name)".into()],
                 doc: "Lists every function, or shows one's forms, description and example.".into(),
@@ -183,9 +198,186 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
     })
 }
 
+/// Rhai's own functions (`len`, `type_of`, `to_upper`, ...), by name,
+/// with their signatures: they have no doc comments, but `help` and "did
+/// you mean" should know them.
+pub fn builtins() -> &'static BTreeMap<String, Vec<String>> {
+    static BUILTINS: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
+    BUILTINS.get_or_init(|| {
+        let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for signature in Engine::new().gen_fn_signatures(true) {
+            let name = signature.split('(').next().unwrap_or_default().to_string();
+            let usable = name.chars().next().is_some_and(|c| c.is_alphabetic()) && !name.contains('$');
+            if !usable || is_internal(&name) || functions().contains_key(&name) {
+                continue;
+            }
+            let signature = clean_signature(&signature);
+            let forms = found.entry(name).or_default();
+            if !forms.contains(&signature) {
+                forms.push(signature);
+            }
+        }
+        for forms in found.values_mut() {
+            forms.sort();
+        }
+        // Words of the language that read like functions.
+        for word in [
+            "type_of",
+            "print",
+            "debug",
+            "Fn",
+            "call",
+            "curry",
+            "is_def_var",
+            "is_def_fn",
+            "eval",
+        ] {
+            found.entry(word.to_string()).or_default();
+        }
+        found
+    })
+}
+
+/// The areas `help()` lists functions under, in the course's order.
+const AREAS: &[(&str, &[&str])] = &[
+    (
+        "Sockets",
+        &[
+            "socket",
+            "bind",
+            "listen",
+            "accept",
+            "connect",
+            "send",
+            "sendall",
+            "sendto",
+            "recv",
+            "recvfrom",
+            "close",
+            "shutdown",
+            "settimeout",
+            "gettimeout",
+            "setblocking",
+            "setsockopt",
+            "getsockopt",
+            "getsockname",
+            "getpeername",
+            "fileno",
+            "gethostname",
+            "gethostbyname",
+        ],
+    ),
+    (
+        "Bytes and text",
+        &[
+            "encode",
+            "decode",
+            "pack",
+            "pack_array",
+            "unpack",
+            "unpack_from",
+            "calcsize",
+            "hexdump",
+            "split",
+            "join",
+        ],
+    ),
+    (
+        "Time and input",
+        &["sleep", "time", "strftime", "input", "print", "pid", "exit"],
+    ),
+    (
+        "Tasks and locks",
+        &[
+            "spawn",
+            "join",
+            "is_alive",
+            "cancel",
+            "tasks",
+            "current_task",
+            "lock",
+            "acquire",
+            "release",
+            "locked",
+            "value",
+            "local",
+        ],
+    ),
+    (
+        "Queues",
+        &[
+            "queue",
+            "put",
+            "put_nowait",
+            "get",
+            "get_nowait",
+            "qsize",
+            "empty",
+            "full",
+        ],
+    ),
+    (
+        "Processes",
+        &["process", "terminate", "kill", "pool", "apply_async", "map", "ready"],
+    ),
+    (
+        "Files",
+        &[
+            "open",
+            "read",
+            "write",
+            "seek",
+            "tell",
+            "exists",
+            "isdir",
+            "getsize",
+            "realpath",
+            "path_join",
+            "listdir",
+            "remove",
+            "rename",
+            "mkdir",
+        ],
+    ),
+];
+
+/// What `help()` prints: the functions by area, then where to go next.
+pub fn overview() -> String {
+    let known = functions();
+    let mut listed = std::collections::BTreeSet::new();
+    let mut out = String::from("Functions, by area (help(name) explains one, e.g. help(recvfrom)):\n");
+    for (area, names) in AREAS {
+        let names: Vec<&str> = names.iter().copied().filter(|n| known.contains_key(*n)).collect();
+        listed.extend(names.iter().copied());
+        out.push_str(&format!("  {area}: {}\n", names.join(" ")));
+    }
+    let rest: Vec<&str> = known
+        .keys()
+        .map(String::as_str)
+        .filter(|n| !listed.contains(n))
+        .collect();
+    if !rest.is_empty() {
+        out.push_str(&format!("  More: {}\n", rest.join(" ")));
+    }
+    out.push_str("Rhai's own functions (len, type_of, to_upper, contains, ...) have help too.\n");
+    out.push_str(":help lists the shell's commands.");
+    out
+}
+
 /// Documentation for `name`, as text for a terminal.
 pub fn help_text(name: &str) -> Option<String> {
-    let doc = functions().get(name)?;
+    let Some(doc) = functions().get(name) else {
+        let forms = builtins().get(name)?;
+        let mut out = String::new();
+        for form in forms {
+            out.push_str(form);
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "\n{name} is part of Rhai itself; the Rhai book (rhai.rs/book) describes it.\n"
+        ));
+        return Some(out);
+    };
     let mut out = String::new();
     for signature in &doc.signatures {
         out.push_str(signature);
@@ -242,14 +434,16 @@ pub fn reference_markdown() -> String {
     out
 }
 
-/// Function names close to `name`, for "did you mean".
+/// Function names close to `name`, ours and Rhai's, for "did you mean".
 pub fn similar(name: &str) -> Vec<&'static str> {
     let mut found: Vec<(usize, &str)> = functions()
         .keys()
+        .chain(builtins().keys().filter(|k| k.len() > 3))
         .map(|k| (distance(name, k), k.as_str()))
         .filter(|(d, k)| *d <= 2 || (name.len() > 2 && k.starts_with(name)))
         .collect();
     found.sort();
+    found.dedup_by_key(|(_, k)| *k);
     found.into_iter().take(3).map(|(_, k)| k).collect()
 }
 

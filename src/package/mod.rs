@@ -86,35 +86,44 @@ pub(crate) fn check_size(engine: &rhai::Engine, bytes: usize, what: &str) -> Res
     Ok(())
 }
 
+/// `help` lists the functions, `help(name)` shows one's forms, doc and
+/// example. `name` is written bare, as in Python's `help(len)`, and may be
+/// a reserved word (`help(print)`, `help(spawn)`).
 fn register_help(engine: &mut rhai::Engine) {
     engine.register_custom_syntax_with_state_raw(
         "help",
         |symbols, look_ahead, _state| {
             Ok(match (symbols.last().map_or("", |s| s.as_str()), look_ahead) {
-                ("help", _) => Some("(".into()),
+                ("help", "(") => Some("(".into()),
+                // Rhai reads `()` as one token, the unit value.
+                ("help", "()") => Some("()".into()),
+                ("help", _) | ("()", _) => None,
                 ("(", ")") => Some(")".into()),
-                ("(", _) => Some("$ident$".into()),
+                ("(", _) => Some("$token$".into()),
                 (")", _) => None,
                 _ => Some(")".into()),
             })
         },
-        false,
+        true,
         |_ctx, inputs, _state| {
-            let text = match inputs.first().and_then(|e| e.get_string_value()) {
-                Some(name) => docs::help_text(name).unwrap_or_else(|| {
-                    let close = docs::similar(name);
+            let name = inputs
+                .first()
+                .and_then(|e| e.get_string_value())
+                .map(|n| n.trim_matches(['"', '`']).to_string());
+            let text = match name {
+                Some(name) => docs::help_text(&name).unwrap_or_else(|| {
+                    let close = docs::similar(&name);
                     if close.is_empty() {
                         format!("no function named {name}; help() lists them all")
                     } else {
                         format!("no function named {name}; did you mean {}?", close.join(", "))
                     }
                 }),
-                None => {
-                    let names: Vec<&str> = docs::functions().keys().map(String::as_str).collect();
-                    format!("Functions (help(name) for one):\n{}", names.join(" "))
-                }
+                None => docs::overview(),
             };
-            println!("{}", text.trim_end());
+            crate::runtime::context::with_current(|task| {
+                task.session().service::<crate::engine::Output>().print(text.trim_end())
+            });
             Ok(Dynamic::UNIT)
         },
     );

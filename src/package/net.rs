@@ -50,7 +50,7 @@ pub fn target_from_dynamic(sock: &Socket, value: &Dynamic) -> Result<Target, Scr
         );
     }
     Err(
-        ScriptError::type_error(format!("an address cannot be a {}", value.type_name()))
+        ScriptError::type_error(format!("an address cannot be {}", super::show::a_type(value)))
             .hint("write \"127.0.0.1:9999\" or [\"127.0.0.1\", 9999]"),
     )
 }
@@ -83,15 +83,6 @@ pub struct Received {
     pub addr: Dynamic,
 }
 
-/// What `accept` returns: the connected socket and the client's address.
-#[derive(Clone)]
-pub struct Accepted {
-    /// The connected socket.
-    pub conn: Socket,
-    /// The address, `[host, port]` (a path for Unix sockets).
-    pub addr: Dynamic,
-}
-
 impl std::fmt::Display for Received {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -100,12 +91,6 @@ impl std::fmt::Display for Received {
             crate::package::text::bytes_repr(&self.data),
             self.addr
         )
-    }
-}
-
-impl std::fmt::Display for Accepted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "accept(conn: {}, addr: {})", self.conn, self.addr)
     }
 }
 
@@ -118,8 +103,6 @@ pub mod socket_api {
     pub type Socket = crate::net::Socket;
     /// What `recvfrom` returns.
     pub type Received = super::Received;
-    /// What `accept` returns.
-    pub type Accepted = super::Accepted;
 
     /// Creates a TCP socket over IPv4, like Python's `socket.socket()`.
     ///
@@ -202,21 +185,19 @@ pub mod socket_api {
         Ok(sock.listen(backlog)?)
     }
 
-    /// Waits for a client and returns an object with `.conn` (the
-    /// connected socket) and `.addr` (the client's `[host, port]`).
+    /// Waits for a client and returns the connected socket, ready for
+    /// `recv`, `send` and `close`. As in Python's `conn, addr =
+    /// s.accept()`, it also has `.conn` (itself) and `.addr` (the client's
+    /// `[host, port]`), or `[0]` and `[1]`.
     ///
     /// ```rhai
-    /// let client = server.accept();
-    /// client.conn.send("hello");
-    /// print(client.addr);
+    /// let c = server.accept();
+    /// print(c.addr);
+    /// c.send("hello");
     /// ```
     #[rhai_fn(global, return_raw, pure)]
-    pub fn accept(sock: &mut Socket) -> Result<Accepted, Box<EvalAltResult>> {
-        let (conn, peer) = sock.accept()?;
-        Ok(Accepted {
-            conn,
-            addr: endpoint_to_dynamic(&peer),
-        })
+    pub fn accept(sock: &mut Socket) -> Result<Socket, Box<EvalAltResult>> {
+        Ok(sock.accept()?.0)
     }
 
     /// Connects to a server at `"host:port"`, `[host, port]` or a Unix path.
@@ -537,36 +518,36 @@ pub mod socket_api {
         m.to_string()
     }
 
-    /// The connected socket to talk to this client with.
+    /// The socket itself: `s.accept().conn` reads like Python's
+    /// `conn, addr = s.accept()`.
     #[rhai_fn(global, get = "conn", pure)]
-    pub fn accepted_conn(a: &mut Accepted) -> Socket {
-        a.conn.clone()
+    pub fn socket_conn(sock: &mut Socket) -> Socket {
+        sock.clone()
     }
 
-    /// The client's address.
-    #[rhai_fn(global, get = "addr", pure)]
-    pub fn accepted_addr(a: &mut Accepted) -> Dynamic {
-        a.addr.clone()
-    }
-
-    /// `a[0]` is the connection and `a[1]` the address, as in Python's pair.
-    #[rhai_fn(global, index_get, return_raw, pure)]
-    pub fn accepted_index(a: &mut Accepted, index: INT) -> Result<Dynamic, Box<EvalAltResult>> {
-        match index {
-            0 => Ok(Dynamic::from(a.conn.clone())),
-            1 => Ok(a.addr.clone()),
-            _ => Err(ScriptError::new(
-                "IndexError",
-                format!("accept result has [0] conn and [1] addr, not [{index}]"),
-            )
-            .into()),
+    /// The client's `[host, port]`, for a socket `accept` returned (the
+    /// peer's address for any other connected socket).
+    #[rhai_fn(global, get = "addr", return_raw, pure)]
+    pub fn socket_addr(sock: &mut Socket) -> Result<Dynamic, Box<EvalAltResult>> {
+        match sock.accepted_from() {
+            Some(peer) => Ok(endpoint_to_dynamic(&peer)),
+            None => Ok(endpoint_to_dynamic(&sock.getpeername()?)),
         }
     }
 
-    /// How an `accept` result prints.
-    #[rhai_fn(global, name = "to_string", name = "to_debug", pure)]
-    pub fn accepted_to_string(a: &mut Accepted) -> String {
-        a.to_string()
+    /// `c[0]` is the connection and `c[1]` the client's address, as in
+    /// Python's pair.
+    #[rhai_fn(global, index_get, return_raw, pure)]
+    pub fn socket_index(sock: &mut Socket, index: INT) -> Result<Dynamic, Box<EvalAltResult>> {
+        match index {
+            0 => Ok(Dynamic::from(sock.clone())),
+            1 => socket_addr(sock),
+            _ => Err(ScriptError::new(
+                "IndexError",
+                format!("accept's result has [0] the connection and [1] the address, not [{index}]"),
+            )
+            .into()),
+        }
     }
 
     /// This machine's host name.

@@ -22,7 +22,7 @@ fn function(value: Dynamic) -> Result<FnPtr, ScriptError> {
         return FnPtr::new(name.as_str()).map_err(|_| ScriptError::value(format!("{name:?} is not a function name")));
     }
     Err(
-        ScriptError::type_error(format!("expected a function, not {}", value.type_name()))
+        ScriptError::type_error(format!("expected a function, not {}", super::show::a_type(&value)))
             .hint("pass a function defined with fn, e.g. process(work, 1, 2)"),
     )
 }

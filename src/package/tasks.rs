@@ -33,7 +33,7 @@ fn spawn_values(ctx: &mut EvalContext, values: Vec<Dynamic>) -> Result<Dynamic, 
         FnPtr::new(name.as_str())?
     } else {
         return Err(
-            ScriptError::type_error(format!("spawn needs a function, not {}", target.type_name()))
+            ScriptError::type_error(format!("spawn needs a function, not {}", super::show::a_type(&target)))
                 .hint("write spawn(|| work()) or spawn(work, arg1, arg2) where work is a fn")
                 .into(),
         );

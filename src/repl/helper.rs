@@ -2,11 +2,12 @@
 //! multi-line input decided by parsing.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use colored::Colorize;
 use rhai::Engine;
-use rustyline::completion::{Completer, Pair};
+use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
@@ -20,14 +21,26 @@ const KEYWORDS: &[&str] = &[
     "try", "catch", "throw", "true", "false", "spawn", "import", "export", "as", "switch", "private", "this",
 ];
 
+/// What the session has defined so far, for completion.
+#[derive(Default)]
+pub struct Known {
+    /// Variables and the script type of their value (`socket`, `blob`, ...).
+    pub variables: Vec<(String, String)>,
+    /// Functions defined with `fn` in the session.
+    pub functions: Vec<String>,
+}
+
 /// What rustyline asks about the line being typed: completions, colours,
 /// hints, and whether Enter finishes the input.
 pub struct ReplHelper {
     engine: Arc<Engine>,
-    /// Variables defined so far, for completion.
-    pub variables: Arc<Mutex<Vec<String>>>,
+    /// What the session has defined, updated before each line is read.
+    pub known: Arc<Mutex<Known>>,
     /// Every function name the engine knows (ours and Rhai's own).
     functions: Vec<String>,
+    /// Methods (and properties) by the script type they work on.
+    methods: BTreeMap<String, BTreeSet<String>>,
+    files: FilenameCompleter,
     history: HistoryHinter,
     colour: bool,
 }
@@ -44,16 +57,57 @@ impl ReplHelper {
             .collect();
         functions.extend(docs::functions().keys().cloned());
         functions.extend(["spawn".to_string(), "help".to_string()]);
+        functions.extend(crate::package::CONSTANTS.iter().map(|(name, _)| name.to_string()));
         functions.sort();
         functions.dedup();
         ReplHelper {
+            methods: methods_by_type(&engine),
             engine,
-            variables: Arc::new(Mutex::new(Vec::new())),
+            known: Arc::new(Mutex::new(Known::default())),
             functions,
+            files: FilenameCompleter::new(),
             history: HistoryHinter::new(),
             colour,
         }
     }
+
+    /// Candidates after `receiver.`: the methods of its type if the
+    /// receiver is a variable whose type is known, else every method.
+    fn methods_of(&self, receiver: &str) -> Vec<String> {
+        let known = self.known.lock().map(|k| k.variables.clone()).unwrap_or_default();
+        let ty = known
+            .iter()
+            .find(|(name, _)| name == receiver)
+            .map(|(_, ty)| ty.clone());
+        match ty.and_then(|ty| self.methods.get(&ty)) {
+            Some(methods) => methods.iter().cloned().collect(),
+            None => {
+                let all: BTreeSet<&String> = self.methods.values().flatten().collect();
+                all.into_iter().cloned().collect()
+            }
+        }
+    }
+}
+
+/// Every function that takes a first argument, by that argument's script
+/// type, from the engine's own signatures (`recv(sock: Socket, n: i64)` is
+/// a method of `socket`); property getters (`get$kind`) count as methods.
+fn methods_by_type(engine: &Engine) -> BTreeMap<String, BTreeSet<String>> {
+    let mut methods: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for signature in engine.gen_fn_signatures(true) {
+        let Some((name, rest)) = signature.split_once('(') else {
+            continue;
+        };
+        let first = rest.split([',', ')']).next().unwrap_or_default();
+        let Some((_, ty)) = first.split_once(':') else { continue };
+        let name = name.strip_prefix("get$").unwrap_or(name);
+        if !name.chars().next().is_some_and(|c| c.is_alphabetic()) || name.contains('$') {
+            continue;
+        }
+        let ty = crate::error::script_type(ty.trim().trim_start_matches("&mut ")).to_string();
+        methods.entry(ty).or_default().insert(name.to_string());
+    }
+    methods
 }
 
 /// Where the identifier being typed at `pos` starts.
@@ -68,7 +122,10 @@ fn word_start(line: &str, pos: usize) -> usize {
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+        if line.starts_with(":load ") || line.starts_with(":save ") {
+            return self.files.complete(line, pos, ctx);
+        }
         if line.starts_with(':') && !line[..pos].contains(' ') {
             let found = COMMANDS
                 .iter()
@@ -82,21 +139,33 @@ impl Completer for ReplHelper {
         }
         let start = word_start(line, pos);
         let prefix = &line[start..pos];
-        if prefix.is_empty() {
+        let after_dot = line[..start].ends_with('.');
+        if prefix.is_empty() && !after_dot {
             return Ok((pos, Vec::new()));
         }
-        let after_dot = line[..start].ends_with('.');
-        let mut found: Vec<String> = self
-            .functions
-            .iter()
-            .filter(|f| f.starts_with(prefix))
-            .cloned()
-            .collect();
-        if !after_dot {
-            let variables = self.variables.lock().map(|v| v.clone()).unwrap_or_default();
-            found.extend(variables.into_iter().filter(|v| v.starts_with(prefix)));
+        let mut found: Vec<String> = if after_dot {
+            let receiver = &line[word_start(line, start - 1)..start - 1];
+            self.methods_of(receiver)
+                .into_iter()
+                .filter(|m| m.starts_with(prefix))
+                .collect()
+        } else {
+            let known = self
+                .known
+                .lock()
+                .map(|k| (k.variables.clone(), k.functions.clone()))
+                .unwrap_or_default();
+            let mut found: Vec<String> = self
+                .functions
+                .iter()
+                .chain(known.1.iter())
+                .chain(known.0.iter().map(|(name, _)| name))
+                .filter(|f| f.starts_with(prefix))
+                .cloned()
+                .collect();
             found.extend(KEYWORDS.iter().filter(|k| k.starts_with(prefix)).map(|k| k.to_string()));
-        }
+            found
+        };
         found.sort();
         found.dedup();
         Ok((
@@ -118,7 +187,8 @@ impl Hinter for ReplHelper {
     /// While a call is open, the rest of the function's signature; else a
     /// matching line from history.
     fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
-        if pos < line.len() {
+        // Without colour a hint would look like typed text: show none.
+        if pos < line.len() || !self.colour {
             return None;
         }
         if let Some(open) = line.rfind('(')
@@ -245,13 +315,42 @@ pub fn is_incomplete(engine: &Engine, input: &str) -> bool {
                 .line()
                 .is_none_or(|line| line >= input.lines().count().max(1));
             match err.err_type() {
-                P::UnexpectedEOF | P::BadInput(LexError::UnterminatedString) => true,
+                P::UnexpectedEOF => true,
+                // Back-tick strings may span lines; a double-quoted one may
+                // not (unless the line ends in `\`), so report it at once,
+                // as a script would.
+                P::BadInput(LexError::UnterminatedString) => {
+                    open_quote(input).is_some_and(|(q, continued)| q == '`' || continued)
+                }
                 // An open bracket makes almost any error "too early"; an
                 // error on an earlier, finished line is a real one.
                 _ => at_end && unbalanced(input),
             }
         }
     }
+}
+
+/// The quote of the string left open at the end of `input`, if any, and
+/// whether the input ends in a `\` that continues it.
+fn open_quote(input: &str) -> Option<(char, bool)> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in input.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '`' => quote = Some(c),
+            None => {}
+        }
+    }
+    quote.map(|q| (q, input.trim_end_matches('\n').ends_with('\\')))
 }
 
 fn unbalanced(input: &str) -> bool {
@@ -301,7 +400,11 @@ mod tests {
         let engine = session.engine().clone();
         assert!(is_incomplete(&engine, "fn f(x) {"));
         assert!(is_incomplete(&engine, "fn f(x) {\n  let y = x + 1;"));
-        assert!(is_incomplete(&engine, "print(\"abc"));
+        assert!(
+            !is_incomplete(&engine, "print(\"abc"),
+            "a double-quoted string cannot span lines"
+        );
+        assert!(is_incomplete(&engine, "print(`abc"), "a back-tick string can");
         assert!(is_incomplete(&engine, "let a = [1, 2,"));
         assert!(!is_incomplete(&engine, "fn f(x) { x }"));
         assert!(!is_incomplete(&engine, "let = 5;"));

@@ -203,9 +203,19 @@ impl Repl {
         }
         loop {
             if let Some(helper) = editor.helper()
-                && let Ok(mut names) = helper.variables.lock()
+                && let Ok(mut known) = helper.known.lock()
             {
-                *names = self.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect();
+                known.variables = self
+                    .scope
+                    .iter_raw()
+                    .map(|(name, _, value)| {
+                        (
+                            name.to_string(),
+                            crate::error::script_type(value.type_name()).to_string(),
+                        )
+                    })
+                    .collect();
+                known.functions = self.functions.iter_functions().map(|f| f.name.to_string()).collect();
             }
             reading.store(true, Ordering::SeqCst);
             let line = editor.readline(&self.prompt);
@@ -232,7 +242,10 @@ impl Repl {
     /// The line editor, with output of tasks routed above its prompt and
     /// history loaded; the flag says when a line is being read.
     fn editor(&self, colour: bool) -> Option<(Editor<ReplHelper, DefaultHistory>, Arc<AtomicBool>)> {
+        // History keeps 10,000 entries (rustyline's default is 100).
         let config = Config::builder()
+            .max_history_size(10_000)
+            .unwrap_or_else(|_| Config::builder())
             .auto_add_history(false)
             .completion_type(rustyline::CompletionType::List)
             .build();
@@ -396,7 +409,14 @@ impl Repl {
 
     fn kill(&self, id: u64) {
         let core = self.session.core();
-        if let Some(t) = core.task(id).filter(|t| !t.is_main()) {
+        if core.task(id).is_some_and(|t| t.is_main()) {
+            eprintln!(
+                "{}",
+                format!("task {id} is the shell itself (MainThread); Ctrl-C interrupts what it is running").red()
+            );
+            return;
+        }
+        if let Some(t) = core.task(id) {
             t.cancel();
             println!("cancelled {}", t.name());
         } else if let Some(p) = Children::of(core)
@@ -422,8 +442,19 @@ impl Repl {
         }
     }
 
+    /// Writes what was typed as a script that `repl FILE` and `:load` run:
+    /// each entry ends a statement, even one typed without `;`.
     fn save(&self, path: &str) {
-        match std::fs::write(path, self.entries.join("\n") + "\n") {
+        let mut script = String::new();
+        for entry in &self.entries {
+            let entry = entry.trim_end();
+            script.push_str(entry);
+            if !entry.ends_with([';', '}']) {
+                script.push(';');
+            }
+            script.push('\n');
+        }
+        match std::fs::write(path, script) {
             Ok(()) => println!("saved {} entries to {path}", self.entries.len()),
             Err(err) => eprintln!("{}", format!("cannot write {path}: {err}").red()),
         }

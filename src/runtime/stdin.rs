@@ -1,83 +1,65 @@
 //! Standard input for `input()`.
 //!
-//! Reading a terminal or a pipe cannot be cancelled, so one long-lived
-//! reader thread reads a line only when a script asks for one and hands it
-//! over a channel. An interrupted `input()` leaves that request pending and
-//! the next `input()` receives the line, so interrupting never strands a
-//! thread per call or loses typed text.
+//! The calling script thread waits until standard input is readable, the
+//! same cancellable wait sockets use, and only then reads. An `input()`
+//! interrupted by Ctrl-C has therefore consumed nothing and left nothing
+//! behind (an earlier design kept a reader thread blocked in `read`, which
+//! then raced the shell's line editor for whatever was typed next). A read
+//! takes what is there: one line from a terminal, possibly several from a
+//! pipe, so what follows the first line waits in a buffer for the next
+//! `input()`. Standard input belongs to the process, and so does that
+//! buffer.
 
-use std::io::BufRead;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{OnceLock, mpsc};
+use std::sync::Mutex;
 
-use tokio::sync::{Mutex, mpsc as tmpsc};
-
-use super::{Deadline, wait};
+use super::poll::{Ready, wait_fd};
+use super::{Deadline, context::guard};
 use crate::error::ScriptError;
 
-struct Reader {
-    requests: mpsc::Sender<()>,
-    lines: Mutex<tmpsc::UnboundedReceiver<std::io::Result<Option<String>>>>,
-    /// A line has been asked for and not yet taken.
-    pending: AtomicBool,
-}
-
-static READER: OnceLock<Reader> = OnceLock::new();
-
-fn reader() -> &'static Reader {
-    READER.get_or_init(|| {
-        let (requests, asked) = mpsc::channel::<()>();
-        let (send_line, lines) = tmpsc::unbounded_channel();
-        let spawned = std::thread::Builder::new()
-            .name("sockrepl-stdin".into())
-            .spawn(move || {
-                let stdin = std::io::stdin();
-                while asked.recv().is_ok() {
-                    let mut line = String::new();
-                    let read = match stdin.lock().read_line(&mut line) {
-                        Ok(0) => Ok(None),
-                        Ok(_) => Ok(Some(line)),
-                        Err(err) => Err(err),
-                    };
-                    if send_line.send(read).is_err() {
-                        break;
-                    }
-                }
-            });
-        if let Err(err) = spawned {
-            eprintln!("sockrepl: cannot start the stdin reader: {err}");
-        }
-        Reader {
-            requests,
-            lines: Mutex::new(lines),
-            pending: AtomicBool::new(false),
-        }
-    })
-}
+/// Bytes read from standard input after the last line given out.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 /// Reads one line from standard input without its line ending; `EOFError`
 /// at end of input, `KeyboardInterrupt` when cancelled.
 pub fn read_line() -> Result<String, ScriptError> {
-    let reader = reader();
-    let mut lines = wait(reader.lines.lock(), Deadline::NEVER)?;
-    if !reader.pending.swap(true, Ordering::SeqCst) && reader.requests.send(()).is_err() {
-        return Err(ScriptError::new("OSError", "standard input is unavailable"));
-    }
-    let received = wait(lines.recv(), Deadline::NEVER)?;
-    reader.pending.store(false, Ordering::SeqCst);
-    match received {
-        Some(Ok(Some(mut line))) => {
-            if line.ends_with('\n') {
-                line.pop();
-                if line.ends_with('\r') {
-                    line.pop();
+    loop {
+        {
+            let mut pending = guard(&PENDING);
+            if let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                return Ok(text(&line[..end]));
+            }
+        }
+        wait_fd(libc::STDIN_FILENO, Ready::Read, Deadline::NEVER)?;
+        let mut chunk = [0u8; 4096];
+        // SAFETY: reads into a buffer we own, of the length given.
+        let n = unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };
+        match n {
+            0 => {
+                // End of input: a last line without a newline still counts.
+                let rest = std::mem::take(&mut *guard(&PENDING));
+                if rest.is_empty() {
+                    return Err(ScriptError::new("EOFError", "EOF when reading a line")
+                        .hint("standard input has ended (Ctrl-D, or the end of a piped file)"));
+                }
+                return Ok(text(&rest));
+            }
+            n if n > 0 => {
+                let n = usize::try_from(n).unwrap_or(0);
+                guard(&PENDING).extend_from_slice(&chunk[..n]);
+            }
+            _ => {
+                let err = std::io::Error::last_os_error();
+                match err.kind() {
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock => {}
+                    _ => return Err(ScriptError::os(&err, "reading standard input")),
                 }
             }
-            Ok(line)
         }
-        Some(Ok(None)) => Err(ScriptError::new("EOFError", "EOF when reading a line")
-            .hint("standard input has ended (Ctrl-D, or the end of a piped file)")),
-        Some(Err(err)) => Err(ScriptError::os(&err, "reading standard input")),
-        None => Err(ScriptError::new("OSError", "standard input is unavailable")),
     }
+}
+
+fn text(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    String::from_utf8_lossy(line).into_owned()
 }

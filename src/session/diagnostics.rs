@@ -121,21 +121,33 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
         }
         _ => message,
     };
-    if let EvalAltResult::ErrorFunctionNotFound(signature, _) = inner {
-        let name = signature.split([' ', '(']).next().unwrap_or_default();
-        let close = crate::package::docs::similar(name);
-        if !close.is_empty() && !close.contains(&name) {
-            hint = Some(format!(
-                "did you mean {}? help({}) shows how to call it",
-                close.join(", "),
-                close[0]
-            ));
-        } else if close.contains(&name) {
-            hint = Some(format!(
-                "{name} exists but not for these argument types; help({name}) shows its forms"
-            ));
+    let message = match inner {
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => {
+            let (message, explained) = super::explain::function_not_found(signature);
+            hint = explained.or(hint);
+            message
         }
-    }
+        EvalAltResult::ErrorVariableNotFound(name, _) => {
+            if let Some(habit) = super::explain::python_name(name) {
+                hint = Some(habit.to_string());
+            }
+            format!("NameError: there is no variable {name}")
+        }
+        EvalAltResult::ErrorParsing(..) => {
+            let line = inner.position().line().and_then(|l| {
+                locate(&here, name, context.sources)
+                    .text
+                    .lines()
+                    .nth(l.saturating_sub(1))
+                    .map(str::to_string)
+            });
+            if let Some(habit) = line.as_deref().and_then(super::explain::python_habit) {
+                hint = Some(habit.to_string());
+            }
+            message
+        }
+        _ => message,
+    };
 
     let shown = |located: &str| -> String {
         match context.shown_as {

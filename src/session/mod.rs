@@ -24,6 +24,7 @@
 
 pub(crate) mod child;
 pub(crate) mod diagnostics;
+mod explain;
 
 use std::fmt;
 use std::sync::Arc;

@@ -176,7 +176,7 @@ impl<'a> Encoder<'a> {
                 listening,
             });
         }
-        let name = value.type_name();
+        let name = crate::error::script_type(value.type_name());
         Err(
             ScriptError::type_error(format!("a {name} cannot be copied to another process"))
                 .hint("processes share data through queue(); value(), lock() and tasks work between tasks only"),
