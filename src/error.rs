@@ -1,4 +1,5 @@
-//! Script-facing errors, used by every layer (it depends on none).
+//! Script-facing errors, and the way values are named in them (script type
+//! names, bytes as `b"..."`); used by every layer, it depends on none.
 //!
 //! Every failure a script can meet becomes a Rhai runtime error whose value
 //! is a string shaped like Python's exception text (`ConnectionRefusedError:
@@ -142,6 +143,25 @@ pub fn script_type(rust: &str) -> &str {
             }
         }
     }
+}
+
+/// Bytes as Python prints them: `b"hi\x00\n"`.
+pub fn bytes_repr(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 3);
+    out.push_str("b\"");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Shorthand for native functions.

@@ -52,6 +52,7 @@ pub use package::{SockPackage, reference_markdown};
 pub use repl::{Repl, ReplBuilder};
 pub use runtime::signal::on_interrupt;
 pub use session::child::{run_child_if_requested, run_child_if_requested_with};
+pub use session::diagram::trace_diagram;
 pub use session::{Entered, Outcome, Session, SessionBuilder, StartError};
 
 /// Internals the fuzz targets drive directly (built with `--cfg fuzzing`

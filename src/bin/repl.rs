@@ -39,6 +39,18 @@ struct Cli {
     /// Most entries in one object map (0 = no limit).
     #[arg(long, value_name = "N", default_value_t = 0)]
     max_map_size: usize,
+    /// Print every socket event (connect, accept, send, recv, close, errors) as the script runs.
+    #[arg(long)]
+    trace: bool,
+    /// Record every socket event as JSON lines in FILE (for --diagram).
+    #[arg(long, value_name = "FILE")]
+    trace_to: Option<PathBuf>,
+    /// Draw the trace in FILE (from --trace-to) as an SVG sequence diagram on standard output.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "eval", "interactive"])]
+    diagram: Option<PathBuf>,
+    /// The diagram's title (with --diagram).
+    #[arg(long, value_name = "TEXT", default_value = "What the sockets did", requires = "diagram")]
+    title: String,
     /// How deep functions may call each other.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CALL_DEPTH)]
     max_call_depth: usize,
@@ -59,6 +71,9 @@ impl Cli {
 fn main() -> ExitCode {
     sockrepl::run_child_if_requested();
     let cli = Cli::parse();
+    if let Some(trace) = &cli.diagram {
+        return diagram(trace, &cli.title);
+    }
     if cli.interactive || (cli.eval.is_none() && cli.file.is_none() && std::io::stdin().is_terminal()) {
         return shell(&cli);
     }
@@ -91,6 +106,10 @@ fn main() -> ExitCode {
     if let Err(err) = sockrepl::on_interrupt(on_ctrl_c) {
         eprintln!("repl: cannot watch for Ctrl-C: {err}");
     }
+    if let Err(err) = trace(&session, &cli) {
+        eprintln!("repl: cannot record the trace: {err}");
+        return ExitCode::from(2);
+    }
     let mut scope = Session::scope(&name, &cli.args);
     let outcome = session.run_with_scope(&mut scope, &name, &source);
     match &outcome {
@@ -102,6 +121,30 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
 }
 
+fn trace(session: &Session, cli: &Cli) -> std::io::Result<()> {
+    match (&cli.trace_to, cli.trace) {
+        (Some(file), _) => session.trace(Some(file)),
+        (None, true) => session.trace(None),
+        (None, false) => Ok(()),
+    }
+}
+
+fn diagram(trace: &std::path::Path, title: &str) -> ExitCode {
+    let drawn = std::fs::read_to_string(trace)
+        .map_err(|e| format!("cannot read {}: {e}", trace.display()))
+        .and_then(|events| sockrepl::trace_diagram(&events, title));
+    match drawn {
+        Ok(svg) => {
+            print!("{svg}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("repl: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn shell(cli: &Cli) -> ExitCode {
     let mut shell = match Repl::builder().limits(cli.limits()).build() {
         Ok(shell) => shell,
@@ -110,6 +153,10 @@ fn shell(cli: &Cli) -> ExitCode {
             return ExitCode::from(70);
         }
     };
+    if let Err(err) = shell.trace(cli.trace_to.as_deref(), cli.trace) {
+        eprintln!("repl: cannot record the trace: {err}");
+        return ExitCode::from(2);
+    }
     if let Some(file) = &cli.file
         && let Err(message) = shell.preload(&file.display().to_string(), &cli.args)
     {

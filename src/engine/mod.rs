@@ -77,6 +77,37 @@ impl Output {
     }
 }
 
+/// Starts tracing `session`'s sockets: readable lines where the session's
+/// errors go (stderr, or above the shell's prompt), or JSON lines into
+/// `file` (what `repl --diagram` draws); `Trace::Off` stops.
+pub fn set_trace(session: &SessionCore, trace: Trace) -> std::io::Result<()> {
+    use crate::net::trace::Sink;
+    let sink = match trace {
+        Trace::Off => None,
+        Trace::Lines => {
+            let output = session.service::<Output>();
+            Some(Sink::Lines(Box::new(move |line| output.error(&format!("{line}\n")))))
+        }
+        Trace::File(path) => {
+            let file = std::fs::File::create(&path)?;
+            Some(Sink::Json(std::sync::Mutex::new(Box::new(std::io::BufWriter::new(file)))))
+        }
+    };
+    session.service::<crate::net::Net>().tracer.set(sink);
+    Ok(())
+}
+
+/// What to do with socket events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// Record nothing.
+    Off,
+    /// Print readable lines.
+    Lines,
+    /// Write JSON lines to this file.
+    File(std::path::PathBuf),
+}
+
 /// Configures a new engine for `session`: expression depths fit for
 /// teaching code, `limits`, and the hooks.
 pub fn configure(engine: &mut Engine, limits: &Limits, session: &Arc<SessionCore>) {

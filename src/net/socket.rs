@@ -31,6 +31,7 @@ use socket2::{Domain, SockAddr, Type};
 
 use super::addr::{self, HostPort, IpFamily};
 use super::policy::{Action, AddressPolicy};
+use super::trace::{self, Event, Tracer};
 use crate::error::{Result, ScriptError};
 use crate::runtime::poll::{Ready, wait_fd};
 use crate::runtime::{self, Deadline, context};
@@ -174,11 +175,13 @@ pub fn shutdown_how(how: i64) -> Result<Shutdown> {
     }
 }
 
-/// A session's sockets and address policy.
+/// A session's sockets, address policy and tracer.
 #[derive(Default)]
 pub struct Net {
     open: Mutex<HashMap<u64, Weak<Shared>>>,
     policy: RwLock<Option<AddressPolicy>>,
+    /// Records socket events when the session traces.
+    pub tracer: Tracer,
 }
 
 impl Net {
@@ -245,6 +248,26 @@ struct Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         self.net.forget(self.id);
+        // The last handle going away closes the socket: a trace shows it.
+        if self.net.tracer.on() {
+            let fd = self.state.get_mut().map_or(None, |state| state.fd.take());
+            if let Some(fd) = fd {
+                let local = fd.local_addr().ok().map(|a| Endpoint::from_sockaddr(&a).to_string());
+                let peer = fd.peer_addr().ok().map(|a| Endpoint::from_sockaddr(&a).to_string());
+                self.net.tracer.record(|t, task| Event {
+                    t,
+                    task,
+                    sock: self.id,
+                    kind: self.kind.name().to_string(),
+                    op: "close".into(),
+                    local,
+                    peer,
+                    size: None,
+                    head: String::new(),
+                    error: None,
+                });
+            }
+        }
     }
 }
 
@@ -401,8 +424,113 @@ impl Socket {
         ScriptError::os(err, doing)
     }
 
+    /// Records an event if the session traces (see [`super::trace`]).
+    fn trace(&self, op: &str, peer: Option<String>, data: Option<&[u8]>, error: Option<&ScriptError>) {
+        let tracer = &self.shared.net.tracer;
+        if !tracer.on() {
+            return;
+        }
+        let local = self.getsockname().ok().map(|e| e.to_string());
+        let peer = peer.or_else(|| self.getpeername().ok().map(|e| e.to_string()));
+        tracer.record(|t, task| Event {
+            t,
+            task,
+            sock: self.id(),
+            kind: self.kind().name().to_string(),
+            op: op.to_string(),
+            local,
+            peer,
+            size: data.map(<[u8]>::len),
+            head: data.map(trace::head).unwrap_or_default(),
+            error: error.map(|e| format!("{}: {}", e.class, e.message)),
+        });
+    }
+
+    /// Records how `result` ended for `op`: `done` records a success.
+    fn traced<R>(&self, op: &str, result: Result<R>, done: impl FnOnce(&R)) -> Result<R> {
+        if self.shared.net.tracer.on() {
+            match &result {
+                Ok(value) => done(value),
+                Err(err) => self.trace(op, None, None, Some(err)),
+            }
+        }
+        result
+    }
+
     /// Binds to a local address.
     pub fn bind(&self, target: &Target) -> Result<()> {
+        let result = self.bind_untraced(target);
+        self.traced("bind", result, |()| self.trace("bind", None, None, None))
+    }
+
+    /// Starts accepting connections, with at most `backlog` waiting.
+    pub fn listen(&self, backlog: i64) -> Result<()> {
+        let result = self.listen_untraced(backlog);
+        self.traced("listen", result, |()| self.trace("listen", None, None, None))
+    }
+
+    /// Waits for a connection; returns the connected socket and its peer.
+    pub fn accept(&self) -> Result<(Socket, Endpoint)> {
+        let result = self.accept_untraced();
+        self.traced("accept", result, |(_, peer)| self.trace("accept", Some(peer.to_string()), None, None))
+    }
+
+    /// Connects to `target`, waiting within the timeout.
+    pub fn connect(&self, target: &Target) -> Result<()> {
+        let result = self.connect_untraced(target);
+        if let Err(err) = &result
+            && self.shared.net.tracer.on()
+        {
+            self.trace("connect", Some(target.to_string()), None, Some(err));
+            return result;
+        }
+        self.traced("connect", result, |()| self.trace("connect", None, None, None))
+    }
+
+    /// Sends what the kernel takes now; returns the count, as Python does.
+    pub fn send(&self, data: &[u8]) -> Result<usize> {
+        let result = self.send_untraced(data);
+        self.traced("send", result, |&n| self.trace("send", None, Some(&data[..n.min(data.len())]), None))
+    }
+
+    /// Sends every byte, waiting as often as needed; the socket's timeout
+    /// covers the whole call, as in Python 3.5 and later.
+    pub fn sendall(&self, data: &[u8]) -> Result<()> {
+        let result = self.sendall_untraced(data);
+        self.traced("sendall", result, |()| self.trace("sendall", None, Some(data), None))
+    }
+
+    /// Sends one datagram to `target`.
+    pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
+        let result = self.sendto_untraced(data, target);
+        let to = || {
+            self.sockaddr(target)
+                .ok()
+                .map(|a| Endpoint::from_sockaddr(&a).to_string())
+                .unwrap_or_else(|| target.to_string())
+        };
+        self.traced("sendto", result, |&n| self.trace("sendto", Some(to()), Some(&data[..n.min(data.len())]), None))
+    }
+
+    /// Receives at most `max` bytes; empty when a stream peer has closed.
+    pub fn recv(&self, max: usize) -> Result<Vec<u8>> {
+        let result = self.recv_untraced(max);
+        self.traced("recv", result, |data| self.trace("recv", None, Some(data), None))
+    }
+
+    /// Receives one datagram (or stream chunk) and who sent it.
+    pub fn recvfrom(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
+        let result = self.recvfrom_untraced(max);
+        self.traced("recvfrom", result, |(data, from)| self.trace("recvfrom", Some(from.to_string()), Some(data), None))
+    }
+
+    /// Shuts down reading, writing or both.
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        let result = self.shutdown_untraced(how);
+        self.traced("shutdown", result, |()| self.trace("shutdown", None, None, None))
+    }
+
+    fn bind_untraced(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
         self.shared.net.check(Action::Bind, &Endpoint::from_sockaddr(&addr))?;
         let (fd, _) = self.open_fd()?;
@@ -410,8 +538,7 @@ impl Socket {
             .map_err(|e| ScriptError::os(&e, &format!("bind to {target}")))
     }
 
-    /// Starts accepting connections, with at most `backlog` waiting.
-    pub fn listen(&self, backlog: i64) -> Result<()> {
+    fn listen_untraced(&self, backlog: i64) -> Result<()> {
         if !self.kind().is_stream() {
             return Err(
                 ScriptError::new("OSError", "[Errno 95] Operation not supported (listen on a UDP socket)")
@@ -425,8 +552,7 @@ impl Socket {
         Ok(())
     }
 
-    /// Waits for a connection; returns the connected socket and its peer.
-    pub fn accept(&self) -> Result<(Socket, Endpoint)> {
+    fn accept_untraced(&self) -> Result<(Socket, Endpoint)> {
         if !self.kind().is_stream() {
             return Err(
                 ScriptError::new("OSError", "[Errno 95] Operation not supported (accept on a UDP socket)")
@@ -446,8 +572,7 @@ impl Socket {
         Ok((conn, peer))
     }
 
-    /// Connects to `target`, waiting within the timeout.
-    pub fn connect(&self, target: &Target) -> Result<()> {
+    fn connect_untraced(&self, target: &Target) -> Result<()> {
         let addr = self.sockaddr(target)?;
         self.shared
             .net
@@ -492,8 +617,7 @@ impl Socket {
         Ok(())
     }
 
-    /// Sends what the kernel takes now; returns the count, as Python does.
-    pub fn send(&self, data: &[u8]) -> Result<usize> {
+    fn send_untraced(&self, data: &[u8]) -> Result<usize> {
         self.check_can_transfer("send")?;
         self.io(
             Ready::Write,
@@ -502,9 +626,7 @@ impl Socket {
         )
     }
 
-    /// Sends every byte, waiting as often as needed; the socket's timeout
-    /// covers the whole call, as in Python 3.5 and later.
-    pub fn sendall(&self, data: &[u8]) -> Result<()> {
+    fn sendall_untraced(&self, data: &[u8]) -> Result<()> {
         self.check_can_transfer("sendall")?;
         let (_, timeout) = self.open_fd()?;
         let deadline = Deadline::after(timeout);
@@ -520,8 +642,7 @@ impl Socket {
         Ok(())
     }
 
-    /// Sends one datagram to `target`.
-    pub fn sendto(&self, data: &[u8], target: &Target) -> Result<usize> {
+    fn sendto_untraced(&self, data: &[u8], target: &Target) -> Result<usize> {
         let addr = self.sockaddr(target)?;
         self.shared.net.check(Action::SendTo, &Endpoint::from_sockaddr(&addr))?;
         self.io(
@@ -531,8 +652,7 @@ impl Socket {
         )
     }
 
-    /// Receives at most `max` bytes; empty when a stream peer has closed.
-    pub fn recv(&self, max: usize) -> Result<Vec<u8>> {
+    fn recv_untraced(&self, max: usize) -> Result<Vec<u8>> {
         self.check_can_transfer("recv")?;
         // The buffer exists only while a receive is attempted: a server
         // with many idle clients does not hold one per client.
@@ -551,8 +671,7 @@ impl Socket {
         Ok(fit(buf))
     }
 
-    /// Receives one datagram (or stream chunk) and who sent it.
-    pub fn recvfrom(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
+    fn recvfrom_untraced(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
         self.check_can_transfer("recvfrom")?;
         let (buf, from) = self.io(
             Ready::Read,
@@ -577,14 +696,16 @@ impl Socket {
         Ok((buf, from))
     }
 
-    /// Shuts down reading, writing or both.
-    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+    fn shutdown_untraced(&self, how: Shutdown) -> Result<()> {
         let (fd, _) = self.open_fd()?;
         fd.shutdown(how).map_err(|e| ScriptError::os(&e, "shutdown"))
     }
 
     /// Closes the socket; closing twice is harmless, as in Python.
     pub fn close(&self) {
+        if self.shared.net.tracer.on() && !self.is_closed() {
+            self.trace("close", None, None, None);
+        }
         let mut state = self.state();
         state.fd = None;
         state.listening = false;

@@ -53,6 +53,12 @@ fn print_line(ctx: &NativeCallContext, values: &mut [Dynamic]) -> Result<String,
     Ok(parts.join(" "))
 }
 
+fn set_trace(trace: crate::engine::Trace) -> Result<(), Box<EvalAltResult>> {
+    let session = crate::runtime::context::with_current(|task| task.session().clone());
+    crate::engine::set_trace(&session, trace)
+        .map_err(|e| ScriptError::os(&e, "opening the trace file").into())
+}
+
 /// Script functions for time and input.
 #[export_module]
 pub mod system_api {
@@ -264,6 +270,33 @@ pub mod system_api {
     pub fn exit_message(message: &str) -> Result<(), Box<EvalAltResult>> {
         eprintln!("{message}");
         Err(exit_request(1))
+    }
+
+    /// `trace(true)` prints every socket event of every task from now on
+    /// (connect, accept, send and receive with sizes and first bytes,
+    /// close, errors) with the time and the task; `trace(false)` stops.
+    ///
+    /// ```rhai
+    /// trace(true);
+    /// let s = socket("udp");
+    /// s.sendto("ping", "127.0.0.1:9999");
+    /// ```
+    #[rhai_fn(name = "trace", return_raw)]
+    pub fn trace_on(on: bool) -> Result<(), Box<EvalAltResult>> {
+        let trace = if on { crate::engine::Trace::Lines } else { crate::engine::Trace::Off };
+        set_trace(trace)
+    }
+
+    /// `trace("events.jsonl")` records socket events as JSON lines in a
+    /// file, which `repl --diagram events.jsonl` draws as a sequence
+    /// diagram.
+    ///
+    /// ```rhai
+    /// trace("events.jsonl");
+    /// ```
+    #[rhai_fn(name = "trace", return_raw)]
+    pub fn trace_to(file: &str) -> Result<(), Box<EvalAltResult>> {
+        set_trace(crate::engine::Trace::File(file.into()))
     }
 
     /// This process's id (Python's `os.getpid()`).

@@ -16,24 +16,7 @@ fn check_encoding(encoding: &str) -> Result<(), ScriptError> {
     }
 }
 
-/// Bytes as Python prints them: `b"hi\x00\n"`.
-pub fn bytes_repr(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 3);
-    out.push_str("b\"");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use crate::error::bytes_repr;
 
 fn decode_utf8(bytes: &[u8]) -> Result<String, ScriptError> {
     String::from_utf8(bytes.to_vec()).map_err(|err| {

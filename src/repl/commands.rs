@@ -15,6 +15,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":load", ":load FILE     run a script in this session"),
     (":save", ":save FILE     save what you typed in this session"),
     (":vars", ":vars          variables and their values"),
+    (
+        ":trace",
+        ":trace [FILE|off] print socket events as they happen, or record them in FILE",
+    ),
     (":reset", ":reset         forget variables and functions"),
     (":quit", ":quit          leave (Ctrl-D does too)"),
 ];
@@ -36,6 +40,8 @@ pub enum Command {
     Save(String),
     /// `:vars`
     Vars,
+    /// `:trace [FILE|off]`
+    Trace(Option<String>),
     /// `:reset`
     Reset,
     /// `:quit`
@@ -60,6 +66,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ":load" => Command::Load(need("a file name")?),
         ":save" => Command::Save(need("a file name")?),
         ":vars" => Command::Vars,
+        ":trace" => Command::Trace(arg),
         ":reset" => Command::Reset,
         ":quit" | ":q" | ":exit" => Command::Quit,
         _ => return Err(format!("unknown command {name}; :help lists the commands")),

@@ -175,6 +175,16 @@ impl Repl {
         ReplBuilder::default()
     }
 
+    /// Records socket events from the start: JSON lines into `file`, or
+    /// readable lines above the prompt when `lines` is set.
+    pub fn trace(&self, file: Option<&std::path::Path>, lines: bool) -> std::io::Result<()> {
+        match (file, lines) {
+            (Some(file), _) => self.session.trace(Some(file)),
+            (None, true) => self.session.trace(None),
+            (None, false) => Ok(()),
+        }
+    }
+
     /// Runs `path` first and keeps its variables and functions (`repl -i`).
     pub fn preload(&mut self, path: &str, args: &[String]) -> Result<(), String> {
         let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -368,6 +378,7 @@ impl Repl {
             Ok(Command::Kill(id)) => self.kill(id),
             Ok(Command::Load(path)) => self.load(&path),
             Ok(Command::Save(path)) => self.save(&path),
+            Ok(Command::Trace(what)) => self.set_trace(what.as_deref()),
             Ok(Command::Vars) => {
                 for (name, constant, value) in self.scope.iter_raw() {
                     let kind = if constant { "const" } else { "let" };
@@ -384,6 +395,29 @@ impl Repl {
             Err(message) => eprintln!("{}", message.red()),
         }
         true
+    }
+
+    /// `:trace` prints socket events above the prompt, `:trace FILE`
+    /// records them for `repl --diagram`, `:trace off` stops.
+    fn set_trace(&self, what: Option<&str>) {
+        let done = match what {
+            Some("off") => {
+                self.session.untrace();
+                println!("socket events are no longer traced");
+                Ok(())
+            }
+            Some(file) => self
+                .session
+                .trace(Some(std::path::Path::new(file)))
+                .map(|()| println!("recording socket events in {file} (repl --diagram {file} draws them)")),
+            None => self
+                .session
+                .trace(None)
+                .map(|()| println!("tracing socket events (:trace off stops)")),
+        };
+        if let Err(err) = done {
+            eprintln!("{}", format!("cannot trace: {err}").red());
+        }
     }
 
     fn list_tasks(&self) {

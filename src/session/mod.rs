@@ -24,6 +24,7 @@
 
 pub(crate) mod child;
 pub(crate) mod diagnostics;
+pub(crate) mod diagram;
 mod explain;
 
 use std::fmt;
@@ -376,6 +377,34 @@ impl Session {
     /// earlier inputs keep their number.
     fn shown_as<'a>(&self, name: &'a str) -> Option<(&'a str, &'a str)> {
         name.starts_with("<repl:").then_some((name, "<repl>"))
+    }
+
+    /// Records every socket event of the session's tasks: readable lines
+    /// (on stderr, or above the shell's prompt) with `file` `None`, JSON
+    /// lines in `file` otherwise (what `repl --diagram` draws).
+    ///
+    /// ```
+    /// let session = sockrepl::Session::new()?;
+    /// let file = std::env::temp_dir().join(format!("sockrepl-doc-{}.jsonl", std::process::id()));
+    /// session.trace(Some(&file)).unwrap();
+    /// session.run_source("t", r#"let s = socket("udp"); s.bind("127.0.0.1:0"); s.sendto("hi", s.getsockname()); s.recvfrom(9);"#);
+    /// session.untrace();
+    /// let events = std::fs::read_to_string(&file).unwrap();
+    /// assert!(events.contains("\"op\":\"recvfrom\""));
+    /// # let _ = std::fs::remove_file(file);
+    /// # Ok::<(), sockrepl::StartError>(())
+    /// ```
+    pub fn trace(&self, file: Option<&std::path::Path>) -> std::io::Result<()> {
+        let trace = match file {
+            Some(path) => engine::Trace::File(path.to_path_buf()),
+            None => engine::Trace::Lines,
+        };
+        engine::set_trace(&self.shared.core, trace)
+    }
+
+    /// Stops recording socket events.
+    pub fn untrace(&self) {
+        let _ = engine::set_trace(&self.shared.core, engine::Trace::Off);
     }
 
     /// Stops what the session's main thread is running (what Ctrl-C does
