@@ -173,6 +173,10 @@ const RULES: &[(&str, &str)] = &[
     ("[::1]:{port}", "[::1]:<port>"),
     ("\"::1\", {port}]", "\"::1\", <port>]"),
     ("port {port}", "port <port>"),
+    ("random port: {port},", "random port: <port>,"),
+    // The TFTP demo downloads tftp_lib.rhai, whose size changes with it.
+    ("tftp_lib.rhai: {d} bytes", "tftp_lib.rhai: <size> bytes"),
+    ("tsize {d})", "tsize <size>)"),
     // Clock readings: strftime's "%Y-%m-%d %X", "%H:%M:%S", and the
     // timestamp server's "%a %b %e %H:%M:%S %Y".
     ("[{w} {w}{s}{d} {d}:{d}:{d} {d}]", "[<timestamp>]"),
@@ -182,6 +186,9 @@ const RULES: &[(&str, &str)] = &[
     ("in {f} s", "in <secs> s"),
     ("{f} MB/s", "<rate> MB/s"),
     ("{f} seconds", "<secs> seconds"),
+    // The times of a trace (`repl --trace`).
+    ("{f} MainThread", "<t> MainThread"),
+    ("{f} Thread-", "<t> Thread-"),
     // How many updates a race loses.
     ("num = {d} (expected", "num = <n> (expected"),
 ];
@@ -1242,4 +1249,96 @@ fn pages_render_without_javascript_errors() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The sequence diagrams are drawn from real runs: each scenario in
+/// book/diagrams/ runs with its socket events traced, and the drawing of
+/// the trace must be the figure the book shows (book/diagrams/draw.sh
+/// redraws them; so does SOCKREPL_BLESS=1).
+#[test]
+fn trace_diagrams_are_current() {
+    let repl = env!("CARGO_BIN_EXE_repl");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(repo("book/diagrams"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .collect();
+    scenarios.sort();
+    assert!(
+        scenarios.len() >= 5,
+        "only {} scenarios in book/diagrams",
+        scenarios.len()
+    );
+    let draw = |scenario: &Path, title: &str| -> String {
+        let trace = dir.path().join("events.jsonl");
+        let ran = Command::new(repl)
+            .current_dir(repo(""))
+            .arg("--trace-to")
+            .arg(&trace)
+            .arg(scenario)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            ran.status.success(),
+            "{}: {}",
+            scenario.display(),
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        let drawn = Command::new(repl)
+            .arg("--diagram")
+            .arg(&trace)
+            .args(["--title", title])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(drawn.status.success(), "{}", String::from_utf8_lossy(&drawn.stderr));
+        String::from_utf8_lossy(&drawn.stdout).into_owned()
+    };
+    let mut figures_used = String::new();
+    for chapter in chapters() {
+        figures_used.push_str(&chapter.text);
+    }
+    for scenario in &scenarios {
+        let source = std::fs::read_to_string(scenario).unwrap_or_default();
+        let title = source
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// diagram: "))
+            .unwrap_or_else(|| panic!("{}: the first line must be `// diagram: TITLE`", scenario.display()));
+        let name = scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let figure = format!("trace-{name}.svg");
+        let path = repo(&format!("book/src/figures/{figure}"));
+        assert!(
+            figures_used.contains(&format!("(figures/{figure})")),
+            "no chapter shows {figure}"
+        );
+        // The picture leaves out times, so a run draws what every run
+        // draws, unless a machine so loaded that a 5 ms retransmission
+        // timer fires for no loss gets in the way: such a run is tried
+        // again, three times at most.
+        let mut drawn = String::new();
+        for _ in 0..3 {
+            drawn = draw(scenario, title);
+            if std::env::var_os("SOCKREPL_BLESS").is_some() {
+                std::fs::write(&path, &drawn).unwrap_or_else(|e| panic!("{e}"));
+            }
+            if std::fs::read_to_string(&path).unwrap_or_default() == drawn {
+                break;
+            }
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == drawn,
+            "{} is not what {} draws now; run sh book/diagrams/draw.sh (or SOCKREPL_BLESS=1 cargo test --test book) and look at the new picture",
+            path.display(),
+            scenario.display()
+        );
+        assert!(
+            drawn.contains("<line") && drawn.contains("marker-end"),
+            "{figure}: no arrows"
+        );
+    }
 }

@@ -49,7 +49,12 @@ struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "eval", "interactive"])]
     diagram: Option<PathBuf>,
     /// The diagram's title (with --diagram).
-    #[arg(long, value_name = "TEXT", default_value = "What the sockets did", requires = "diagram")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "What the sockets did",
+        requires = "diagram"
+    )]
     title: String,
     /// How deep functions may call each other.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CALL_DEPTH)]

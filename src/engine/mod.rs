@@ -90,7 +90,9 @@ pub fn set_trace(session: &SessionCore, trace: Trace) -> std::io::Result<()> {
         }
         Trace::File(path) => {
             let file = std::fs::File::create(&path)?;
-            Some(Sink::Json(std::sync::Mutex::new(Box::new(std::io::BufWriter::new(file)))))
+            Some(Sink::Json(std::sync::Mutex::new(Box::new(std::io::BufWriter::new(
+                file,
+            )))))
         }
     };
     session.service::<crate::net::Net>().tracer.set(sink);

@@ -257,6 +257,7 @@ impl Drop for Shared {
                 self.net.tracer.record(|t, task| Event {
                     t,
                     task,
+                    tid: 0,
                     sock: self.id,
                     kind: self.kind.name().to_string(),
                     op: "close".into(),
@@ -435,6 +436,7 @@ impl Socket {
         tracer.record(|t, task| Event {
             t,
             task,
+            tid: 0,
             sock: self.id(),
             kind: self.kind().name().to_string(),
             op: op.to_string(),
@@ -472,7 +474,9 @@ impl Socket {
     /// Waits for a connection; returns the connected socket and its peer.
     pub fn accept(&self) -> Result<(Socket, Endpoint)> {
         let result = self.accept_untraced();
-        self.traced("accept", result, |(_, peer)| self.trace("accept", Some(peer.to_string()), None, None))
+        self.traced("accept", result, |(_, peer)| {
+            self.trace("accept", Some(peer.to_string()), None, None)
+        })
     }
 
     /// Connects to `target`, waiting within the timeout.
@@ -490,7 +494,9 @@ impl Socket {
     /// Sends what the kernel takes now; returns the count, as Python does.
     pub fn send(&self, data: &[u8]) -> Result<usize> {
         let result = self.send_untraced(data);
-        self.traced("send", result, |&n| self.trace("send", None, Some(&data[..n.min(data.len())]), None))
+        self.traced("send", result, |&n| {
+            self.trace("send", None, Some(&data[..n.min(data.len())]), None)
+        })
     }
 
     /// Sends every byte, waiting as often as needed; the socket's timeout
@@ -509,7 +515,9 @@ impl Socket {
                 .map(|a| Endpoint::from_sockaddr(&a).to_string())
                 .unwrap_or_else(|| target.to_string())
         };
-        self.traced("sendto", result, |&n| self.trace("sendto", Some(to()), Some(&data[..n.min(data.len())]), None))
+        self.traced("sendto", result, |&n| {
+            self.trace("sendto", Some(to()), Some(&data[..n.min(data.len())]), None)
+        })
     }
 
     /// Receives at most `max` bytes; empty when a stream peer has closed.
@@ -521,7 +529,9 @@ impl Socket {
     /// Receives one datagram (or stream chunk) and who sent it.
     pub fn recvfrom(&self, max: usize) -> Result<(Vec<u8>, Endpoint)> {
         let result = self.recvfrom_untraced(max);
-        self.traced("recvfrom", result, |(data, from)| self.trace("recvfrom", Some(from.to_string()), Some(data), None))
+        self.traced("recvfrom", result, |(data, from)| {
+            self.trace("recvfrom", Some(from.to_string()), Some(data), None)
+        })
     }
 
     /// Shuts down reading, writing or both.

@@ -27,8 +27,12 @@ pub const HEAD: usize = 48;
 pub struct Event {
     /// Seconds since tracing started.
     pub t: f64,
-    /// The task that did it.
+    /// The task that did it, by name.
     pub task: String,
+    /// The task's number, unique in the process and growing in the order
+    /// tasks start (the name can change while the task runs).
+    #[serde(default)]
+    pub tid: u64,
     /// The socket's id (`:sockets` shows it).
     pub sock: u64,
     /// `tcp`, `udp`, `tcp6`, `udp6` or `unix`.
@@ -122,8 +126,10 @@ impl Tracer {
     pub fn record(&self, fill: impl FnOnce(f64, String) -> Event) {
         let sink = self.sink.read().unwrap_or_else(|p| p.into_inner()).clone();
         let Some((start, sink)) = sink else { return };
-        let task = context::try_current().map_or_else(|| "?".to_string(), |t| t.name());
-        let event = fill(start.elapsed().as_secs_f64(), task);
+        let current = context::try_current();
+        let task = current.as_ref().map_or_else(|| "?".to_string(), |t| t.name());
+        let mut event = fill(start.elapsed().as_secs_f64(), task);
+        event.tid = current.map_or(0, |t| t.id());
         match &*sink {
             Sink::Lines(print) => print(&event.line()),
             Sink::Json(out) => {
@@ -151,6 +157,7 @@ mod tests {
         let event = Event {
             t: 0.5,
             task: "Thread-1".into(),
+            tid: 0,
             sock: 3,
             kind: "udp".into(),
             op: "recvfrom".into(),

@@ -55,8 +55,7 @@ fn print_line(ctx: &NativeCallContext, values: &mut [Dynamic]) -> Result<String,
 
 fn set_trace(trace: crate::engine::Trace) -> Result<(), Box<EvalAltResult>> {
     let session = crate::runtime::context::with_current(|task| task.session().clone());
-    crate::engine::set_trace(&session, trace)
-        .map_err(|e| ScriptError::os(&e, "opening the trace file").into())
+    crate::engine::set_trace(&session, trace).map_err(|e| ScriptError::os(&e, "opening the trace file").into())
 }
 
 /// Script functions for time and input.
@@ -283,7 +282,11 @@ pub mod system_api {
     /// ```
     #[rhai_fn(name = "trace", return_raw)]
     pub fn trace_on(on: bool) -> Result<(), Box<EvalAltResult>> {
-        let trace = if on { crate::engine::Trace::Lines } else { crate::engine::Trace::Off };
+        let trace = if on {
+            crate::engine::Trace::Lines
+        } else {
+            crate::engine::Trace::Off
+        };
         set_trace(trace)
     }
 

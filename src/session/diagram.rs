@@ -4,9 +4,13 @@
 //! arrow per datagram or per chunk of a stream, labelled with what it
 //! carries (TFTP packets decoded, printable text quoted, else its size);
 //! a send whose receiver was traced but never received it is drawn as
-//! lost. Notes mark binds, listens, accepts, closes and errors. Times and
-//! ephemeral port numbers are left out, so the same program draws the same
-//! picture on every run: the book's diagrams are checked to be current.
+//! lost, and a datagram that a relay received and did not pass on as
+//! dropped. A lifeline is titled by its role (server, client, ...) or by
+//! the name the script gave its task. Notes mark binds, listens, accepts,
+//! closes and errors. Times and ephemeral port numbers are left out (a
+//! silence of half a second or more is marked, in whole seconds), so the
+//! same program draws the same picture on every run: the book's diagrams
+//! are checked to be current.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,6 +35,19 @@ enum Item {
         text: String,
         error: bool,
     },
+    /// Nothing happened for a while (a timer ran out, say).
+    Pause {
+        seconds: f64,
+    },
+}
+
+/// Silences shorter than this are not marked.
+const PAUSE: f64 = 0.5;
+
+/// Task names the runtime gives; any other name was chosen by the script
+/// and titles the task's lifelines.
+fn is_default_name(task: &str) -> bool {
+    task == "MainThread" || task.strip_prefix("Thread-").is_some_and(|n| n.parse::<u64>().is_ok())
 }
 
 /// Draws the JSON-lines trace `events` as an SVG sequence diagram titled
@@ -111,7 +128,9 @@ fn same_endpoints(events: &mut [Event]) {
             e.local = Some(lane);
         } else if e.op != "connect"
             && let (Some(local), Some(peer)) = (&e.local, &e.peer)
-            && let Some(n) = connections.iter().position(|(server, _, client)| server == peer && client == local)
+            && let Some(n) = connections
+                .iter()
+                .position(|(server, _, client)| server == peer && client == local)
         {
             e.peer = Some(format!("{peer} #conn{}", n + 1));
         }
@@ -138,6 +157,22 @@ fn same_endpoints(events: &mut [Event]) {
 /// an accept after its connect, "peer closed" after the peer's close; and
 /// among events that could come next, the main thread's first, then
 /// Thread-1's, and so on (each task runs until it waits for another).
+/// Which task did `e`, ordered as tasks started: by number, or in a trace
+/// without numbers by the runtime's name (MainThread, Thread-1, ...).
+fn task_of(e: &Event) -> (u64, &str) {
+    if e.tid != 0 {
+        return (e.tid, "");
+    }
+    let rank = match e.task.as_str() {
+        "MainThread" => 0,
+        other => other
+            .strip_prefix("Thread-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX),
+    };
+    (rank, e.task.as_str())
+}
+
 fn canonical_order(events: Vec<Event>) -> Vec<Event> {
     let n = events.len();
     let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -146,12 +181,12 @@ fn canonical_order(events: Vec<Event>) -> Vec<Event> {
         after[before].push(then);
         waits[then] += 1;
     };
-    let mut last_of_task: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut last_of_task: BTreeMap<(u64, &str), usize> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
-        if let Some(&previous) = last_of_task.get(e.task.as_str()) {
+        if let Some(&previous) = last_of_task.get(&task_of(e)) {
             depends(previous, i, &mut after);
         }
-        last_of_task.insert(e.task.as_str(), i);
+        last_of_task.insert(task_of(e), i);
     }
     for (r, recv) in events.iter().enumerate() {
         let cause = events.iter().position(|c| {
@@ -170,18 +205,12 @@ fn canonical_order(events: Vec<Event>) -> Vec<Event> {
             depends(c, r, &mut after);
         }
     }
-    let rank = |task: &str| -> u64 {
-        match task {
-            "MainThread" => 0,
-            other => other.strip_prefix("Thread-").and_then(|n| n.parse().ok()).unwrap_or(u64::MAX),
-        }
-    };
     let mut done = vec![false; n];
     let mut order = Vec::with_capacity(n);
     while order.len() < n {
         let next = (0..n)
             .filter(|&i| !done[i] && waits[i] == 0)
-            .min_by_key(|&i| (rank(&events[i].task), i))
+            .min_by_key(|&i| (task_of(&events[i]), i))
             // A cycle (two sends matching one receive): take the oldest.
             .or_else(|| (0..n).find(|&i| !done[i]));
         let Some(next) = next else { break };
@@ -206,17 +235,32 @@ impl Lanes {
         let mut order: Vec<String> = Vec::new();
         // What each address did first that tells its role.
         let mut first: BTreeMap<String, String> = BTreeMap::new();
+        // Which task used each address last (not the one that bound it for
+        // another), and the name it had last.
+        let mut user: BTreeMap<String, (u64, &str)> = BTreeMap::new();
+        let mut last_name: BTreeMap<(u64, &str), &str> = BTreeMap::new();
         for e in events {
+            last_name.insert(task_of(e), e.task.as_str());
+            if let Some(local) = &e.local {
+                user.insert(local.clone(), task_of(e));
+            }
             for address in [&e.local, &e.peer].into_iter().flatten() {
                 if !order.contains(address) && !address.ends_with(":0") {
                     order.push(address.clone());
                 }
             }
             if let Some(local) = &e.local
-                && matches!(e.op.as_str(), "listen" | "connect" | "send" | "sendall" | "sendto" | "recv" | "recvfrom")
+                && matches!(
+                    e.op.as_str(),
+                    "listen" | "connect" | "send" | "sendall" | "sendto" | "recv" | "recvfrom"
+                )
             {
                 let broadcast = e.peer.as_ref().is_some_and(|p| is_broadcast(p));
-                let did = if broadcast { "broadcast".to_string() } else { e.op.clone() };
+                let did = if broadcast {
+                    "broadcast".to_string()
+                } else {
+                    e.op.clone()
+                };
                 first.entry(local.clone()).or_insert(did);
             }
         }
@@ -235,9 +279,17 @@ impl Lanes {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for address in &order {
             let (plain, copy) = address.split_once(" #").unwrap_or((address.as_str(), ""));
-            let port = plain.rsplit(':').next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0);
+            let port = plain
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(0);
             let host = plain.rsplit_once(':').map_or(plain, |(h, _)| h);
-            let shown_port = if port >= 32768 { "*".to_string() } else { port.to_string() };
+            let shown_port = if port >= 32768 {
+                "*".to_string()
+            } else {
+                port.to_string()
+            };
             let kind = if is_broadcast(plain) {
                 "broadcast address"
             } else if let Some(n) = copy.strip_prefix("conn") {
@@ -245,6 +297,12 @@ impl Lanes {
                 continue;
             } else if !copy.is_empty() {
                 "receiver"
+            } else if let Some(task) = user
+                .get(address)
+                .and_then(|t| last_name.get(t))
+                .filter(|n| !is_default_name(n))
+            {
+                task
             } else {
                 match first.get(address).map(String::as_str) {
                     Some("listen" | "recv" | "recvfrom") => "server",
@@ -252,9 +310,13 @@ impl Lanes {
                     _ => "client",
                 }
             };
-            let count = counts.entry(kind).or_insert(0);
+            let count = counts.entry(kind).or_default();
             *count += 1;
-            let role = if *count == 1 && kind != "receiver" { kind.to_string() } else { format!("{kind} {count}") };
+            let role = if *count == 1 && kind != "receiver" {
+                kind.to_string()
+            } else {
+                format!("{kind} {count}")
+            };
             names.insert(address.clone(), format!("{role}\n{host}:{shown_port}"));
         }
         Lanes { order, names }
@@ -268,35 +330,67 @@ impl Lanes {
 
 /// Pairs each receive with the send it got, wherever each was recorded
 /// (a receive can be recorded before its send: the sender records after
-/// its system call returns). `sent[i]` is true for a send that arrived,
-/// `got[i]` for a receive whose send is in the trace.
-fn deliveries(events: &[Event]) -> (Vec<bool>, Vec<bool>) {
-    let mut sent = vec![false; events.len()];
+/// its system call returns). `sent[i]` is the receive of a send that
+/// arrived, `got[i]` true for a receive whose send is in the trace.
+fn deliveries(events: &[Event]) -> (Vec<Option<usize>>, Vec<bool>) {
+    let mut sent = vec![None; events.len()];
     let mut got = vec![false; events.len()];
     for (r, recv) in events.iter().enumerate() {
         if !matches!(recv.op.as_str(), "recv" | "recvfrom") || recv.size == Some(0) {
             continue;
         }
         let matching = events.iter().enumerate().position(|(s, send)| {
-            !sent[s]
+            sent[s].is_none()
                 && matches!(send.op.as_str(), "send" | "sendall" | "sendto")
                 && send.local == recv.peer
                 && send.peer == recv.local
                 && (recv.head.starts_with(&send.head) || send.head.starts_with(&recv.head))
         });
         if let Some(s) = matching {
-            sent[s] = true;
+            sent[s] = Some(r);
             got[r] = true;
         }
     }
     (sent, got)
 }
 
+/// `dropped[i]` is true for a datagram that a relay (a socket that
+/// passes on what it receives, as a lossy relay does) received and did
+/// not pass on: its next event was another receive, or none.
+fn relay_drops(events: &[Event]) -> Vec<bool> {
+    let mut dropped = vec![false; events.len()];
+    let next_on_socket = |i: usize| {
+        let e = &events[i];
+        events[i + 1..]
+            .iter()
+            .find(|n| n.task == e.task && n.sock == e.sock && n.error.is_none())
+    };
+    let forwards = |recv: &Event, next: &Event| next.op == "sendto" && next.head == recv.head && next.peer != recv.peer;
+    let relays: Vec<u64> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| e.op == "recvfrom" && e.error.is_none() && next_on_socket(*i).is_some_and(|n| forwards(e, n)))
+        .map(|(_, e)| e.sock)
+        .collect();
+    for (i, e) in events.iter().enumerate() {
+        if e.op == "recvfrom" && e.error.is_none() && relays.contains(&e.sock) {
+            dropped[i] = !next_on_socket(i).is_some_and(|n| forwards(e, n));
+        }
+    }
+    dropped
+}
+
 fn items(events: &[Event], lanes: &Lanes) -> Vec<Item> {
     let traced: Vec<&String> = events.iter().filter_map(|e| e.local.as_ref()).collect();
     let (sent, got) = deliveries(events);
+    let dropped = relay_drops(events);
     let mut items = Vec::new();
+    let mut latest = events.first().map_or(0.0, |e| e.t);
     for (i, e) in events.iter().enumerate() {
+        if e.t - latest >= PAUSE {
+            items.push(Item::Pause { seconds: e.t - latest });
+        }
+        latest = latest.max(e.t);
         let here = lanes.index(&e.local);
         if let Some(error) = &e.error {
             if let Some(at) = here.or_else(|| lanes.index(&e.peer)) {
@@ -314,7 +408,7 @@ fn items(events: &[Event], lanes: &Lanes) -> Vec<Item> {
                 if let (Some(from), Some(to)) = (here, lanes.index(&e.peer)) {
                     // Only a datagram can be lost; a stream's chunks may be
                     // merged or split on the way.
-                    let lost = datagram && !sent[i] && e.peer.as_ref().is_some_and(|p| traced.contains(&p));
+                    let lost = datagram && sent[i].is_none() && e.peer.as_ref().is_some_and(|p| traced.contains(&p));
                     items.push(Item::Arrow {
                         from,
                         to,
@@ -322,8 +416,16 @@ fn items(events: &[Event], lanes: &Lanes) -> Vec<Item> {
                         lost,
                         dashed: false,
                     });
+                    if sent[i].is_some_and(|r| dropped[r]) {
+                        items.push(Item::Note {
+                            at: to,
+                            text: "✕ dropped".into(),
+                            error: true,
+                        });
+                    }
                 }
             }
+            "recv" | "recvfrom" if dropped[i] => {}
             "recv" | "recvfrom" => {
                 if e.size == Some(0) && !datagram {
                     if let Some(at) = here {
@@ -348,7 +450,11 @@ fn items(events: &[Event], lanes: &Lanes) -> Vec<Item> {
             }
             "connect" => {
                 if let (Some(from), Some(to)) = (here, lanes.index(&e.peer)) {
-                    let label = if datagram { "connect (sets the peer)" } else { "connect: SYN, SYN-ACK, ACK" };
+                    let label = if datagram {
+                        "connect (sets the peer)"
+                    } else {
+                        "connect: SYN, SYN-ACK, ACK"
+                    };
                     items.push(Item::Arrow {
                         from,
                         to,
@@ -397,7 +503,10 @@ fn describe(e: &Event) -> String {
     {
         return tftp;
     }
-    let printable = !data.is_empty() && data.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r');
+    let printable = !data.is_empty()
+        && data
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r');
     if printable {
         let text: String = String::from_utf8_lossy(&data).replace('\n', "\\n").replace('\r', "\\r");
         let cut = text.chars().count() > 26 || size > data.len();
@@ -425,8 +534,17 @@ fn tftp(data: &[u8], size: usize) -> Option<String> {
             if parts.len() < 2 {
                 return None;
             }
-            let options = parts[2..].chunks(2).map(|kv| kv.join("=")).collect::<Vec<_>>().join(" ");
-            format!("{name} {} {}{}{options}", parts[0], parts[1], if options.is_empty() { "" } else { " " })
+            let options = parts[2..]
+                .chunks(2)
+                .map(|kv| kv.join("="))
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "{name} {} {}{}{options}",
+                parts[0],
+                parts[1],
+                if options.is_empty() { "" } else { " " }
+            )
         }
         3 if size >= 4 => format!("DATA {} ({} bytes)", number(), size - 4),
         4 if size == 4 => format!("ACK {}", number()),
@@ -435,13 +553,19 @@ fn tftp(data: &[u8], size: usize) -> Option<String> {
             let end = message.iter().position(|&b| b == 0).unwrap_or(message.len());
             format!("ERROR {} {}", number(), String::from_utf8_lossy(&message[..end]))
         }
-        6 => format!("OACK {}", strings().chunks(2).map(|kv| kv.join("=")).collect::<Vec<_>>().join(" ")),
+        6 => format!(
+            "OACK {}",
+            strings().chunks(2).map(|kv| kv.join("=")).collect::<Vec<_>>().join(" ")
+        ),
         _ => return None,
     })
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
@@ -476,8 +600,16 @@ fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
             cx - 85,
             170
         );
-        let _ = writeln!(out, r##"  <text x="{cx}" y="49" text-anchor="middle" font-weight="bold">{}</text>"##, escape(role));
-        let _ = writeln!(out, r##"  <text x="{cx}" y="64" text-anchor="middle" font-family="monospace" font-size="12">{}</text>"##, escape(place));
+        let _ = writeln!(
+            out,
+            r##"  <text x="{cx}" y="49" text-anchor="middle" font-weight="bold">{}</text>"##,
+            escape(role)
+        );
+        let _ = writeln!(
+            out,
+            r##"  <text x="{cx}" y="64" text-anchor="middle" font-family="monospace" font-size="12">{}</text>"##,
+            escape(place)
+        );
         let _ = writeln!(
             out,
             r##"  <line x1="{cx}" y1="70" x2="{cx}" y2="{}" stroke="#999" stroke-dasharray="4 4"/>"##,
@@ -487,7 +619,13 @@ fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
     for (row, item) in items.iter().enumerate() {
         let y = TOP + 30 + row * ROW;
         match item {
-            Item::Arrow { from, to, label, lost, dashed } => {
+            Item::Arrow {
+                from,
+                to,
+                label,
+                lost,
+                dashed,
+            } => {
                 let (x1, x2) = (x(*from), x(*to));
                 let end = if *lost { (x1 + x2) / 2 } else { x2 };
                 let dash = if *dashed { r##" stroke-dasharray="6 3""## } else { "" };
@@ -499,7 +637,10 @@ fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
                         y - 7
                     );
                 } else {
-                    let _ = writeln!(out, r##"  <line x1="{x1}" y1="{y}" x2="{end}" y2="{y}" stroke="#333"{dash}{marker}/>"##);
+                    let _ = writeln!(
+                        out,
+                        r##"  <line x1="{x1}" y1="{y}" x2="{end}" y2="{y}" stroke="#333"{dash}{marker}/>"##
+                    );
                 }
                 if *lost {
                     let _ = writeln!(
@@ -514,6 +655,14 @@ fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
                     r##"  <text x="{mid}" y="{}" text-anchor="middle" font-family="monospace" font-size="12">{}</text>"##,
                     y - 5,
                     escape(label)
+                );
+            }
+            Item::Pause { seconds } => {
+                let _ = writeln!(
+                    out,
+                    r##"  <text x="{}" y="{}" text-anchor="middle" fill="#555" font-style="italic">⋯ {seconds:.0} s later ⋯</text>"##,
+                    width / 2,
+                    y + 4
                 );
             }
             Item::Note { at, text, error } => {
@@ -538,10 +687,16 @@ mod tests {
     use super::*;
 
     fn event(op: &str, local: &str, peer: &str, data: &[u8]) -> String {
+        by(0.0, "MainThread", 1, op, local, peer, data)
+    }
+
+    /// An event at time `t` of task `task` (numbered `tid`; its socket too).
+    fn by(t: f64, task: &str, tid: u64, op: &str, local: &str, peer: &str, data: &[u8]) -> String {
         let event = Event {
-            t: 0.0,
-            task: "MainThread".into(),
-            sock: 1,
+            t,
+            task: task.into(),
+            tid,
+            sock: tid,
             kind: "udp".into(),
             op: op.into(),
             local: Some(local.into()),
@@ -566,14 +721,79 @@ mod tests {
         assert!(picture.contains("&quot;hello&quot;"), "{picture}");
         assert!(picture.contains("DATA 1 (3 bytes)"), "{picture}");
         assert!(picture.contains("✕ lost"), "{picture}");
-        assert!(picture.contains("127.0.0.1:*") && picture.contains("127.0.0.1:9999"), "{picture}");
+        assert!(
+            picture.contains("127.0.0.1:*") && picture.contains("127.0.0.1:9999"),
+            "{picture}"
+        );
+    }
+
+    #[test]
+    fn a_relay_that_passes_nothing_on_drops_and_a_long_silence_is_marked() {
+        let (client, relay, server) = ("127.0.0.1:40000", "127.0.0.1:6970", "127.0.0.1:6969");
+        let trace = [
+            by(0.0, "MainThread", 1, "sendto", client, relay, b"one"),
+            by(0.0, "lossy relay", 2, "recvfrom", relay, client, b"one"),
+            by(1.2, "MainThread", 1, "sendto", client, relay, b"two"),
+            by(1.2, "lossy relay", 2, "recvfrom", relay, client, b"two"),
+            by(1.2, "lossy relay", 2, "sendto", relay, server, b"two"),
+            by(1.2, "server", 3, "recvfrom", server, relay, b"two"),
+        ]
+        .join("\n");
+        let picture = trace_diagram(&trace, "relay").unwrap_or_default();
+        assert_eq!(picture.matches("✕ dropped").count(), 1, "{picture}");
+        assert!(!picture.contains("✕ lost"), "{picture}");
+        assert!(picture.contains("1 s later"), "{picture}");
+        // Named tasks title their lifelines; the client keeps its role.
+        assert!(
+            picture.contains(">lossy relay<") && picture.contains(">server<"),
+            "{picture}"
+        );
+        assert!(picture.contains(">client<"), "{picture}");
+        // The drop is drawn right after the datagram that was dropped,
+        // before the silence.
+        let dropped = picture.find("✕ dropped").unwrap_or(usize::MAX);
+        assert!(dropped < picture.find("1 s later").unwrap_or(0), "{picture}");
+    }
+
+    #[test]
+    fn a_task_renamed_while_it_runs_is_one_task_titled_by_its_last_name() {
+        let trace = [
+            by(
+                0.0,
+                "Thread-1",
+                5,
+                "recvfrom",
+                "127.0.0.1:6969",
+                "127.0.0.1:40000",
+                b"x",
+            ),
+            by(
+                0.0,
+                "sending hello.txt",
+                5,
+                "sendto",
+                "127.0.0.1:6969",
+                "127.0.0.1:40000",
+                b"y",
+            ),
+        ]
+        .join("\n");
+        let picture = trace_diagram(&trace, "renamed").unwrap_or_default();
+        assert!(picture.contains(">sending hello.txt<"), "{picture}");
+        assert!(!picture.contains(">server<"), "{picture}");
     }
 
     #[test]
     fn tftp_packets_are_named() {
-        assert_eq!(tftp(b"\x00\x01hello.txt\x00octet\x00", 17).as_deref(), Some("RRQ hello.txt octet"));
+        assert_eq!(
+            tftp(b"\x00\x01hello.txt\x00octet\x00", 17).as_deref(),
+            Some("RRQ hello.txt octet")
+        );
         assert_eq!(tftp(b"\x00\x04\x00\x07", 4).as_deref(), Some("ACK 7"));
-        assert_eq!(tftp(b"\x00\x05\x00\x01File not found\x00", 19).as_deref(), Some("ERROR 1 File not found"));
+        assert_eq!(
+            tftp(b"\x00\x05\x00\x01File not found\x00", 19).as_deref(),
+            Some("ERROR 1 File not found")
+        );
         assert_eq!(tftp(b"hi", 2), None);
     }
 }
