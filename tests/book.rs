@@ -1146,23 +1146,15 @@ fn figures_exist_and_are_well_formed() {
 /// resources that fail to load and code blocks wider than the page.
 #[test]
 fn pages_render_without_javascript_errors() {
-    let say = |line: &str| {
-        // Straight to stderr: the test harness does not capture it.
-        let _ = writeln!(std::io::stderr(), "{line}");
-    };
-    if Command::new("mdbook").arg("--version").output().is_err() {
-        say("book rendering not checked: mdbook is not installed (cargo install mdbook)");
-        return;
-    }
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok())
-    else {
-        say("book rendering not checked: Chromium is not installed (Debian/Ubuntu package: chromium)");
+    let test = "pages_render_without_javascript_errors";
+    let (Some(mdbook), Some(chromium)) = (
+        common::peers::find(&common::peers::MDBOOK, test),
+        common::peers::find(&common::peers::CHROMIUM, test),
+    ) else {
         return;
     };
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let built = Command::new("mdbook")
+    let built = Command::new(&mdbook)
         .arg("build")
         .arg(repo("book"))
         .arg("-d")
@@ -1215,7 +1207,7 @@ fn pages_render_without_javascript_errors() {
         // The DOM of print.html is larger than a pipe holds: write it to a file.
         let dump = Capture::new();
         let (dom_out, _) = dump.stdio();
-        let child = Command::new(chromium)
+        let child = Command::new(&chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -1339,6 +1331,24 @@ fn trace_diagrams_are_current() {
         assert!(
             drawn.contains("<line") && drawn.contains("marker-end"),
             "{figure}: no arrows"
+        );
+    }
+}
+
+/// Without mdbook and Chromium, `cargo test` still passes and says what
+/// to install.
+#[test]
+fn the_rendering_check_skips_with_one_line_without_mdbook_or_chromium() {
+    let test = "pages_render_without_javascript_errors";
+    let (passed, printed) = common::peers::run_without_peers(test);
+    assert!(passed, "{test} failed without its peers:\n{printed}");
+    for missing in [
+        "mdbook is not installed; install mdbook",
+        "chromium is not installed; install Chromium",
+    ] {
+        assert!(
+            printed.contains(&format!("{}{test}: {missing}", common::peers::SKIPPED)),
+            "no skip line for {missing}:\n{printed}"
         );
     }
 }

@@ -129,6 +129,22 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
+/// Rhai that prints "blocked" once the main task shows (as `:tasks` shows
+/// it) that it is blocked in `call`: the test acts at that moment.
+fn say_when_blocked_in(call: &str) -> String {
+    format!(
+        r#"let watched = current_task();
+           let watcher = spawn(|| {{
+               for i in 0..4000 {{
+                   if `${{watched}}`.contains("blocked in {call}") {{ print("blocked"); return; }}
+                   sleep(0.005);
+               }}
+           }});
+           watcher.daemon = true;
+           "#
+    )
+}
+
 fn script(fault: &str) -> String {
     format!(
         "input();\nsleep(0.01);\nprint(\"ready\");\nlet arg = input();\n{fault}\nprint(\"done\");\ntry {{ input(); }} catch {{ }}\n"
@@ -138,17 +154,18 @@ fn script(fault: &str) -> String {
 #[test]
 fn peer_reset_during_recv_is_a_catchable_connection_reset() {
     let (listener, port) = listener();
-    let mut fault = Fault::start(&script(
+    let mut fault = Fault::start(&script(&format!(
         r#"let c = socket(); c.connect("127.0.0.1", parse_int(arg));
            print("connected");
-           try { c.recv(100); print("no error"); } catch (e) { print(`caught ${e}`.split("\n")[0]); }
+           {}
+           try {{ c.recv(100); print("no error"); }} catch (e) {{ print(`caught ${{e}}`.split("\n")[0]); }}
            c.close();"#,
-    ));
+        say_when_blocked_in("recv")
+    )));
     fault.say(&port.to_string());
     assert_eq!(fault.line(), "connected");
     let (peer, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
-    // Give the script time to block in recv, then reset.
-    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(fault.line(), "blocked");
     reset(peer);
     let lines = fault.finish();
     assert_eq!(
@@ -288,20 +305,22 @@ fn killing_a_process_mid_transfer_ends_the_stream_and_reaps_it() {
 #[test]
 fn a_peer_vanishing_mid_sendall_is_a_catchable_broken_pipe() {
     let (listener, port) = listener();
-    let mut fault = Fault::start(&script(
+    let mut fault = Fault::start(&script(&format!(
         r#"let c = socket(); c.connect("127.0.0.1", parse_int(arg));
            let chunk = blob(1048576, 1);
            let error = "";
-           for i in 0..200 {
-               try { c.sendall(chunk); } catch (e) { error = `${e}`.split(" (")[0]; break; }
-           }
+           {}
+           for i in 0..200 {{
+               try {{ c.sendall(chunk); }} catch (e) {{ error = `${{e}}`.split(" (")[0]; break; }}
+           }}
            print(error);
            c.close();"#,
-    ));
+        say_when_blocked_in("sendall")
+    )));
     fault.say(&port.to_string());
     let (peer, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
     // Read nothing, so sendall blocks on a full buffer; then vanish.
-    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(fault.line(), "blocked");
     reset(peer);
     let lines = fault.finish();
     let ok = [

@@ -8,15 +8,33 @@ use std::time::{Duration, Instant};
 
 use common::{Running, finish, repl};
 
-/// Starts `code`, waits until it printed "ready" (and so is about to block),
+/// Prints "ready" once the main task shows as blocked (as `:tasks` would
+/// show it), so the signal arrives during the blocking call itself.
+const READY_WHEN_BLOCKED: &str = r#"
+let watched = current_task();
+let watcher = spawn(|| {
+    for i in 0..4000 {
+        if `${watched}`.contains("blocked in") { print("ready"); return; }
+        sleep(0.005);
+    }
+});
+watcher.daemon = true;
+"#;
+
+/// Starts `code`, waits until it is ready (it prints "ready" itself before
+/// a loop that never blocks; otherwise until its main task is blocked),
 /// sends SIGINT, and checks it exits 130 within one second.
 fn interrupt(code: &str) {
     let mut cmd = repl();
+    let code = if code.contains(r#"print("ready")"#) {
+        code.to_string()
+    } else {
+        format!("{READY_WHEN_BLOCKED}{code}")
+    };
+    let code = code.as_str();
     cmd.arg("-e").arg(code).stdin(Stdio::piped());
     let mut running = Running::start(cmd);
     assert_eq!(running.line(), "ready");
-    // Give the script a moment to enter its blocking call.
-    std::thread::sleep(Duration::from_millis(100));
     let pid = i32::try_from(running.child.id()).unwrap_or_else(|_| panic!("pid out of range"));
     let children = children_of(running.child.id());
     if code.contains("pool(") || code.contains("process(") {
@@ -65,18 +83,18 @@ fn gone(pid: i32) -> bool {
 #[test]
 fn interrupts_recv() {
     interrupt(
-        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; print("ready"); conn.recv(10);"#,
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; conn.recv(10);"#,
     );
 }
 
 #[test]
 fn interrupts_recvfrom() {
-    interrupt(r#"let s = socket("udp"); s.bind("127.0.0.1:0"); print("ready"); s.recvfrom(10);"#);
+    interrupt(r#"let s = socket("udp"); s.bind("127.0.0.1:0"); s.recvfrom(10);"#);
 }
 
 #[test]
 fn interrupts_accept() {
-    interrupt(r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); print("ready"); s.accept();"#);
+    interrupt(r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); s.accept();"#);
 }
 
 #[test]
@@ -84,18 +102,18 @@ fn interrupts_connect() {
     // A listener with a backlog of 0 takes one pending connection; the
     // kernel drops the next SYN, so the second connect waits.
     interrupt(
-        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(0); let a = socket(); a.connect(s.getsockname()); let b = socket(); print("ready"); b.connect(s.getsockname());"#,
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(0); let a = socket(); a.connect(s.getsockname()); let b = socket(); b.connect(s.getsockname());"#,
     );
 }
 
 #[test]
 fn interrupts_sleep() {
-    interrupt(r#"print("ready"); sleep(100);"#);
+    interrupt(r#"sleep(100);"#);
 }
 
 #[test]
 fn interrupts_input() {
-    interrupt(r#"print("ready"); input();"#);
+    interrupt(r#"input();"#);
 }
 
 #[test]
@@ -105,49 +123,45 @@ fn interrupts_a_busy_loop() {
 
 #[test]
 fn a_caught_interrupt_still_ends_the_script() {
-    interrupt(r#"print("ready"); try { sleep(100); } catch (e) { } loop { }"#);
+    interrupt(r#"try { sleep(100); } catch (e) { } loop { }"#);
 }
 
 #[test]
 fn interrupts_join() {
-    interrupt(r#"let t = spawn(|| sleep(100)); print("ready"); t.join();"#);
+    interrupt(r#"let t = spawn(|| sleep(100)); t.join();"#);
 }
 
 #[test]
 fn interrupts_lock_acquire() {
     // Not a deadlock: the sleeping task could still release the lock.
-    interrupt(
-        r#"let l = lock(); l.acquire(); let t = spawn(|l| { sleep(1000); l.release() }, l); print("ready"); l.acquire();"#,
-    );
+    interrupt(r#"let l = lock(); l.acquire(); let t = spawn(|l| { sleep(1000); l.release() }, l); l.acquire();"#);
 }
 
 #[test]
 fn interrupts_queue_get() {
-    interrupt(r#"let q = queue(); print("ready"); q.get();"#);
+    interrupt(r#"let q = queue(); q.get();"#);
 }
 
 #[test]
 fn interrupts_queue_put_on_a_full_queue() {
-    interrupt(r#"let q = queue(1); q.put(1); print("ready"); q.put(2);"#);
+    interrupt(r#"let q = queue(1); q.put(1); q.put(2);"#);
 }
 
 #[test]
 fn interrupts_sendall_to_a_peer_that_does_not_read() {
     interrupt(
-        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; print("ready"); c.sendall(blob(64 * 1048576, 0));"#,
+        r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); let c = socket(); c.connect(s.getsockname()); let conn = s.accept().conn; c.sendall(blob(64 * 1048576, 0));"#,
     );
 }
 
 #[test]
 fn interrupts_pool_results() {
     // The pool's worker processes are checked to be gone, like every child.
-    interrupt(
-        r#"fn slow(x) { sleep(100); x } let p = pool(2); let r = p.apply_async(slow, [1]); print("ready"); r.get();"#,
-    );
+    interrupt(r#"fn slow(x) { sleep(100); x } let p = pool(2); let r = p.apply_async(slow, [1]); r.get();"#);
 }
 
 /// The child process of a script interrupted in `join` is gone too.
 #[test]
 fn interrupts_process_join_and_leaves_no_child() {
-    interrupt(r#"fn slow() { sleep(100); } let p = process(slow); print("ready"); p.join();"#);
+    interrupt(r#"fn slow() { sleep(100); } let p = process(slow); p.join();"#);
 }

@@ -21,22 +21,44 @@ fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
     let base_fds = fd_count();
 
     const SCRIPTS: usize = 20;
+    // Each script says "blocked" once its main task shows as blocked in
+    // its socket call (as `:tasks` shows it).
+    let watcher = r#"
+        let watched = current_task();
+        let watcher = spawn(|| {
+            for i in 0..4000 {
+                if `${watched}`.contains("blocked in") { print("blocked"); return; }
+                sleep(0.005);
+            }
+        });
+        watcher.daemon = true;
+    "#;
+    let (said, heard) = std::sync::mpsc::channel::<String>();
     let mut sessions = Vec::new();
     let mut handles = Vec::new();
     for i in 0..SCRIPTS {
-        let session = Session::new().unwrap_or_else(|e| panic!("{e}"));
+        let said = said.clone();
+        let session = Session::builder()
+            .printer(move |text| {
+                let _ = said.send(text.to_string());
+            })
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
         sessions.push(session.clone());
-        let code = if i % 2 == 0 {
+        let call = if i % 2 == 0 {
             r#"let s = socket("udp"); s.bind("127.0.0.1:0"); s.recvfrom(100);"#
         } else {
             r#"let s = socket(); s.bind("127.0.0.1:0"); s.listen(); s.accept();"#
         };
-        handles.push(std::thread::spawn(move || session.run_source("blocked", code)));
+        let code = format!("{watcher}{call}");
+        handles.push(std::thread::spawn(move || session.run_source("blocked", &code)));
     }
-    eventually("every script should open its socket", Duration::from_secs(5), || {
-        fd_count() >= base_fds + SCRIPTS
-    });
-    std::thread::sleep(Duration::from_millis(100));
+    for _ in 0..SCRIPTS {
+        let line = heard
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("a script never blocked: {e}"));
+        assert_eq!(line.trim(), "blocked");
+    }
     assert!(handles.iter().all(|h| !h.is_finished()), "scripts should be blocked");
 
     for session in &sessions {

@@ -173,12 +173,19 @@ fn gone(pid: i32) -> bool {
 fn ctrl_c_leaves_no_child_process_behind() {
     let mut cmd = common::repl();
     cmd.arg("-e")
-        .arg(r#"fn forever() { loop { sleep(1); } } let p = process(forever); print(p.pid); p.join();"#)
+        .arg(
+            r#"fn forever() { loop { sleep(1); } }
+               let p = process(forever);
+               print(p.pid);
+               let main_task = current_task();
+               let w = spawn(|| { for i in 0..4000 { if `${main_task}`.contains("blocked in") { print("joining"); return; } sleep(0.005); } });
+               p.join();"#,
+        )
         .stdin(Stdio::null());
     let mut parent = Running::start(cmd);
     let child: i32 = parent.line().trim().parse().unwrap_or_else(|_| panic!("no child pid"));
     assert!(!gone(child), "the child should be running");
-    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(parent.line(), "joining");
     let parent_pid = i32::try_from(parent.child.id()).unwrap_or(0);
     // SAFETY: sends a signal to our own child process.
     assert_eq!(unsafe { libc::kill(parent_pid, libc::SIGINT) }, 0);

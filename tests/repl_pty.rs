@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::pty::Screen;
 
 #[test]
@@ -87,8 +85,12 @@ fn task_output_appears_above_a_half_typed_line() {
 fn ctrl_c_interrupts_a_blocked_call_and_keeps_the_session() {
     let mut s = Screen::start(&[("NO_COLOR", "1")]);
     s.line("let keep = 7; let u = socket(\"udp\"); u.bind(\"127.0.0.1:0\");");
+    // A task says when the shell's main task is blocked in recvfrom.
+    s.line(
+        "let main_task = current_task(); let w = spawn(|| { for i in 0..4000 { if `${main_task}`.contains(\"blocked in recvfrom\") { print(\"now blocked\"); return; } sleep(0.005); } });",
+    );
     s.line("let m = u.recvfrom(1024)");
-    std::thread::sleep(Duration::from_millis(300));
+    s.wait_for("now blocked");
     s.type_text("\x03");
     s.wait_for("KeyboardInterrupt");
     s.line("1 + 1");
@@ -102,10 +104,8 @@ fn tasks_command_shows_a_task_blocked_in_accept() {
     let mut s = Screen::start(&[("NO_COLOR", "1")]);
     s.line("let l = socket(); l.bind(\"127.0.0.1:0\"); l.listen();");
     s.line("let t = spawn(|| l.accept());");
-    std::thread::sleep(Duration::from_millis(200));
-    s.line(":tasks");
+    s.repeat_until(":tasks", "blocked in accept on 127.0.0.1:");
     s.wait_for("Thread-1");
-    s.wait_for("blocked in accept on 127.0.0.1:");
     s.line(":sockets");
     s.wait_for("listening>");
 }

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::pty::Screen;
 
 fn shell() -> Screen {
@@ -153,8 +151,8 @@ fn kill_refuses_the_shell_itself_and_reset_stops_tasks_and_closes_sockets() {
     s.line(":sockets");
     s.wait_for("no open sockets");
     s.line(":tasks");
-    std::thread::sleep(Duration::from_millis(200));
-    s.pump();
+    s.line(r#"print("end of the list")"#);
+    s.wait_for("\nend of the list");
     assert!(!s.contents().contains("Thread-1     running"), "{}", s.contents());
 }
 
@@ -181,10 +179,13 @@ fn history_keeps_more_than_a_hundred_entries() {
 fn no_hints_without_colour() {
     let mut s = shell();
     s.type_text("recvfrom(");
-    std::thread::sleep(Duration::from_millis(300));
-    s.pump();
+    // A hint is drawn as the line is redrawn after each key; the next key's
+    // echo shows that the redraw for "recvfrom(" is on the screen.
+    s.type_text("1");
+    s.wait_for("recvfrom(1");
+    let raw = String::from_utf8_lossy(&s.raw).to_string();
     assert!(
-        !s.contents().contains("recvfrom(n"),
+        !raw.contains("recvfrom(n"),
         "a hint shown as plain text: {}",
         s.contents()
     );

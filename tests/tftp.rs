@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Output, Running, repl, repo};
+use common::{Output, Running, peers, repl, repo};
 use sha2::{Digest, Sha256};
 
 fn script(name: &str) -> String {
@@ -598,35 +598,56 @@ fn free_udp_port() -> u16 {
         .unwrap_or(0)
 }
 
-fn tftpd(root: &Path) -> Tftpd {
-    let exe = ["/usr/sbin/in.tftpd", "/usr/bin/in.tftpd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    let exe =
-        exe.unwrap_or_else(|| panic!("tftpd-hpa is not installed: .ci/run installs it (apt-get install tftpd-hpa)"));
+/// tftpd-hpa serving `root` on a free port, once it answers; `None`
+/// (with the skip line) when it is not installed.
+fn tftpd(root: &Path, test: &str) -> Option<Tftpd> {
+    let exe = peers::find(&peers::TFTPD_HPA, test)?;
     // It chroots into the root and drops to the tftp user, who must be
     // able to read (and, for uploads, write) there.
-    let _ = Command::new("chmod").arg("777").arg(root).status();
+    make_world_writable(root);
     for _ in 0..5 {
         let port = free_udp_port();
-        let child = Command::new(exe)
+        let child = Command::new(&exe)
             .args(["-L", "-s", "-c", "-p", "-u", "tftp", "-a", &format!("127.0.0.1:{port}")])
             .arg(root)
             .stdin(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("{exe}: {e}"));
-        std::thread::sleep(Duration::from_millis(200));
+            .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
         let mut server = Tftpd { child, port };
-        if matches!(server.child.try_wait(), Ok(None)) {
-            return server;
+        if answers(port, &mut server.child) {
+            return Some(server);
         }
-        drop(server.child.kill());
     }
     panic!("tftpd-hpa did not start");
 }
 
+/// True once a TFTP server on `port` answers a request (for a file that
+/// is not there); false if `child` exits first (its port was taken).
+fn answers(port: u16, child: &mut std::process::Child) -> bool {
+    let probe = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let _ = probe.set_read_timeout(Some(Duration::from_millis(100)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        let _ = probe.send_to(b"\x00\x01sockrepl-probe-no-such-file\x00octet\x00", ("127.0.0.1", port));
+        let mut answer = [0u8; 600];
+        if probe.recv_from(&mut answer).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+fn make_world_writable(folder: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o777));
+}
+
 fn world_readable(path: &Path) {
-    let _ = Command::new("chmod").arg("666").arg(path).status();
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666));
 }
 
 #[test]
@@ -636,7 +657,9 @@ fn our_client_interoperates_with_tftpd_hpa() {
     let data = random_bytes(1_000_000, 21);
     write(&root.path().join("hpa.bin"), &data);
     world_readable(&root.path().join("hpa.bin"));
-    let server = tftpd(root.path());
+    let Some(server) = tftpd(root.path(), "our_client_interoperates_with_tftpd_hpa") else {
+        return;
+    };
     let address = format!("127.0.0.1:{}", server.port);
     for options in [
         &[][..],
@@ -686,12 +709,16 @@ fn our_client_interoperates_with_tftpd_hpa() {
 
 #[test]
 fn tftp_hpa_and_curl_download_from_our_server() {
+    let test = "tftp_hpa_and_curl_download_from_our_server";
+    let (Some(tftp), Some(curl)) = (peers::find(&peers::TFTP_HPA, test), peers::find(&peers::CURL, test)) else {
+        return;
+    };
     let root = tempdir();
     let work = tempdir();
     write(&root.path().join("ours.bin"), &random_bytes(700_000, 31));
     let server = our_server(root.path(), &[]);
     let copy = work.path().join("by-tftp");
-    let status = Command::new("tftp")
+    let status = Command::new(&tftp)
         .args([
             "127.0.0.1",
             &server.port.to_string(),
@@ -709,7 +736,7 @@ fn tftp_hpa_and_curl_download_from_our_server() {
     // tftp-hpa exits 0 even on failure: the checksum is the real test.
     assert_eq!(sha256(&copy), sha256(&root.path().join("ours.bin")));
     let copy = work.path().join("by-curl");
-    let status = Command::new("curl")
+    let status = Command::new(&curl)
         .args(["-sS", "--tftp-blksize", "8192", "-o"])
         .arg(&copy)
         .arg(format!("tftp://127.0.0.1:{}/ours.bin", server.port))
@@ -1001,9 +1028,13 @@ fn the_seed_downloader_fetches_from_tftpd_hpa_and_from_our_server() {
         write(&root.path().join(name), &random_bytes(size, size as u64));
         world_readable(&root.path().join(name));
     }
-    let hpa = tftpd(root.path());
+    // Our server always; tftpd-hpa too when it is installed.
+    let hpa = tftpd(
+        root.path(),
+        "the_seed_downloader_fetches_from_tftpd_hpa_and_from_our_server",
+    );
     let ours = our_server(root.path(), &[]);
-    for port in [hpa.port, ours.port] {
+    for port in std::iter::once(ours.port).chain(hpa.as_ref().map(|h| h.port)) {
         for (name, sizes) in [("seed.bin", &[512, 512, 476][..]), ("even.bin", &[512, 512, 0][..])] {
             let work = tempdir();
             let out = run_in(
@@ -1188,6 +1219,10 @@ fn windowed_transfers_complete_when_the_receiver_drops_each_windows_tail() {
 /// client makes of both servers, awkward bytes included.
 #[test]
 fn netascii_matches_tftpd_hpa_byte_for_byte() {
+    let test = "netascii_matches_tftpd_hpa_byte_for_byte";
+    let Some(tftp) = peers::find(&peers::TFTP_HPA, test) else {
+        return;
+    };
     // CR LF, lone CR, CR NUL, CR CR LF, NUL, a CR at the very end, and
     // enough of them to span several blocks.
     let mut text = b"a\nb\r\nc\rd\r\0e\r\r\nf\n\r\0\0".to_vec();
@@ -1207,7 +1242,9 @@ fn netascii_matches_tftpd_hpa_byte_for_byte() {
         write(&root.path().join("text"), &text);
         world_readable(&root.path().join("text"));
     }
-    let hpa = tftpd(hpa_root.path());
+    let Some(hpa) = tftpd(hpa_root.path(), test) else {
+        return;
+    };
     let ours = our_server(our_root.path(), &["--write"]);
 
     // Downloads: the same bytes on the wire from both.
@@ -1244,7 +1281,7 @@ fn netascii_matches_tftpd_hpa_byte_for_byte() {
     let work = tempdir();
     for (port, name) in [(hpa.port, "hpa"), (ours.port, "ours")] {
         let copy = work.path().join(format!("from-{name}"));
-        let status = Command::new("tftp")
+        let status = Command::new(&tftp)
             .args(["127.0.0.1", &port.to_string(), "-m", "netascii", "-c", "get", "text"])
             .arg(&copy)
             .stdout(Stdio::null())
@@ -1252,7 +1289,7 @@ fn netascii_matches_tftpd_hpa_byte_for_byte() {
             .unwrap_or_else(|e| panic!("tftp-hpa: {e}"));
         assert!(status.success());
         assert_eq!(std::fs::read(&copy).ok(), Some(text.clone()), "tftp-hpa from {name}");
-        let status = Command::new("tftp")
+        let status = Command::new(&tftp)
             .args(["127.0.0.1", &port.to_string(), "-m", "netascii", "-c", "put"])
             .arg(hpa_root.path().join("text"))
             .arg("by-tftp-hpa")
@@ -1545,4 +1582,39 @@ fn the_server_binds_to_the_address_it_is_given() {
     let out = client(&["get", &format!("[::1]:{}", server.port), "six", &copy]);
     assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(std::fs::read(&copy).ok(), std::fs::read(root.path().join("six")).ok());
+}
+
+/// Without the peers, `cargo test` still passes: each peer test says in
+/// one line what to install and returns.
+#[test]
+fn peer_tests_skip_with_one_line_when_the_peers_are_missing() {
+    for (test, missing) in [
+        (
+            "our_client_interoperates_with_tftpd_hpa",
+            "in.tftpd is not installed; install tftpd-hpa",
+        ),
+        (
+            "tftp_hpa_and_curl_download_from_our_server",
+            "tftp is not installed; install tftp-hpa",
+        ),
+        (
+            "tftp_hpa_and_curl_download_from_our_server",
+            "curl is not installed; install curl",
+        ),
+        (
+            "netascii_matches_tftpd_hpa_byte_for_byte",
+            "tftp is not installed; install tftp-hpa",
+        ),
+        (
+            "the_seed_downloader_fetches_from_tftpd_hpa_and_from_our_server",
+            "in.tftpd is not installed",
+        ),
+    ] {
+        let (passed, printed) = peers::run_without_peers(test);
+        assert!(passed, "{test} failed without its peers:\n{printed}");
+        assert!(
+            printed.contains(&format!("{}{test}: {missing}", peers::SKIPPED)),
+            "{test} did not say what to install:\n{printed}"
+        );
+    }
 }

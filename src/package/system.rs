@@ -11,6 +11,7 @@ use crate::runtime;
 
 fn sleep_for(secs: FLOAT) -> Result<(), ScriptError> {
     let deadline = runtime::Deadline::after_secs(secs)?;
+    let _shown = crate::runtime::context::blocked_on(|| format!("sleep({secs})"));
     // A sleep is a wait for nothing until the deadline.
     match runtime::wait(std::future::pending::<()>(), deadline) {
         Err(err) if err.class == "TimeoutError" => Ok(()),

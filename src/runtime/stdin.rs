@@ -30,7 +30,10 @@ pub fn read_line() -> Result<String, ScriptError> {
                 return Ok(text(&line[..end]));
             }
         }
-        wait_fd(libc::STDIN_FILENO, Ready::Read, Deadline::NEVER)?;
+        {
+            let _shown = super::context::blocked_on(|| "input()".to_string());
+            wait_fd(libc::STDIN_FILENO, Ready::Read, Deadline::NEVER)?;
+        }
         let mut chunk = [0u8; 4096];
         // SAFETY: reads into a buffer we own, of the length given.
         let n = unsafe { libc::read(libc::STDIN_FILENO, chunk.as_mut_ptr().cast(), chunk.len()) };

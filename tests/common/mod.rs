@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod peers;
 pub mod pty;
 
 use std::io::{BufRead, BufReader, Read};

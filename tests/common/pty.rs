@@ -74,6 +74,27 @@ impl Screen {
         }
     }
 
+    /// Types `line` again and again (at most 10 s) until the screen shows
+    /// `text`: for a state that is reached soon but not at once, such as
+    /// a task becoming blocked, seen through `:tasks`.
+    pub fn repeat_until(&mut self, line: &str, text: &str) {
+        let start = Instant::now();
+        loop {
+            self.line(line);
+            self.pump();
+            if self.contents().contains(text) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!(
+                    "screen never showed {text:?} after {line:?}; it shows:\n{}",
+                    self.contents()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (at most 10 s) until the shell has exited.
     pub fn wait_for_exit(&mut self) {
         let start = Instant::now();
