@@ -116,6 +116,13 @@ fn a_failing_task_reports_and_the_script_goes_on() {
         out.stderr
     );
     assert!(out.status.success());
+    // `error` is the message, as `catch (e)` sees it, not Rhai's chain of
+    // calls with positions.
+    let out = run(&[
+        "-e",
+        "fn half(x) { x / 0 } let t = spawn(|| half(3)); t.join(); print(t.error);",
+    ]);
+    assert_eq!(out.stdout, "Division by zero: 3 / 0\n");
 }
 
 #[test]

@@ -230,3 +230,109 @@ fn errors_inside_an_imported_module_point_into_that_module() {
     );
     assert!(out.stderr.starts_with(&expected), "{}", out.stderr);
 }
+
+/// A module that spawns tasks (as the TFTP server does, one per
+/// transfer): an error in such a task points into the module, whether the
+/// task runs a module function or a closure the module made.
+#[test]
+fn errors_in_tasks_a_module_spawned_point_into_the_module() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let lib = dir.path().join("lib.rhai");
+    std::fs::write(
+        &lib,
+        "fn handle(x) {\n    let y = x + 1;\n    y / 0\n}\nfn serve() {\n    spawn(handle, 1).join();\n    spawn(|| handle(2)).join();\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("server.rhai");
+    std::fs::write(&main, "import \"lib\" as lib;\nlib::serve();\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&[&main.display().to_string()]);
+    assert!(out.status.success(), "{}", out.stderr);
+    let lib = lib.display().to_string();
+    assert_eq!(
+        out.stderr
+            .matches(&format!("--> {lib}:3:7\n   |\n 3 |     y / 0\n"))
+            .count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("   = in call to handle at {lib}:7:14")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("<task>") && !out.stderr.contains("server.rhai:3"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_module_that_does_not_compile_or_is_missing_says_which_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("broken.rhai"), "// fine\nfn f( {\n").unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("main.rhai");
+    std::fs::write(&main, "import \"broken\" as b;\n").unwrap_or_else(|e| panic!("{e}"));
+    let main = main.display().to_string();
+    let out = run(&[&main]);
+    assert_eq!(out.status.code(), Some(1));
+    let broken = dir.path().join("broken.rhai").display().to_string();
+    assert_has(
+        &out.stderr,
+        &[
+            &format!("  --> {broken}:2:7\n"),
+            " 2 | fn f( {\n",
+            &format!("   = while importing \"{broken}\" at {main}:1:8"),
+        ],
+    );
+    std::fs::write(dir.path().join("main.rhai"), "import \"gone\" as g;\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = run(&[&main]);
+    let gone = dir.path().join("gone.rhai").display().to_string();
+    assert_has(
+        &out.stderr,
+        &[
+            &format!("error: ModuleNotFoundError: there is no file {gone}"),
+            "hint: `import \"lib\" as lib;` reads lib.rhai from the folder of the script that imports it",
+        ],
+    );
+}
+
+#[test]
+fn eprint_writes_a_line_to_stderr() {
+    let out = run(&["-e", r#"print("out"); eprint("problem"); eprint(42);"#]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "problem\n42\n");
+}
+
+/// Sending to a peer that closed: the first send may still succeed, then
+/// the reset comes back and further sends fail with BrokenPipeError, as in
+/// Python, not with "not connected" (which is for a socket that never
+/// connected).
+#[test]
+fn sending_after_the_peer_closed_is_a_broken_pipe() {
+    let out = run(&[
+        "-e",
+        r#"let l = socket(); l.bind("127.0.0.1:0"); l.listen();
+           let c = socket(); c.connect(l.getsockname());
+           l.accept().conn.close();
+           let errors = [];
+           for i in 0..200 {
+               try { c.send("x".encode()); } catch (e) { errors.push(e.split(":")[0]); }
+               if errors.len() >= 2 { break; }
+               sleep(0.01);
+           }
+           print(errors);
+           try { socket().send("x".encode()); } catch (e) { print(e.split(" (")[0]); }"#,
+    ]);
+    assert!(out.status.success(), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0] == r#"["BrokenPipeError", "BrokenPipeError"]"#
+            || lines[0] == r#"["ConnectionResetError", "BrokenPipeError"]"#,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[1], "OSError: [Errno 107] Transport endpoint is not connected");
+}

@@ -1546,11 +1546,14 @@ fn the_server_and_client_report_usage_errors_with_status_2() {
         let out = common::run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
         assert!(out.stderr.starts_with(problem), "{args:?}: {}", out.stderr);
-        assert!(
-            out.stderr.contains("usage: repl scripts/tftp"),
-            "{args:?}: {}",
-            out.stderr
-        );
+        // The problem on a line of its own, then the usage lines.
+        let usage = out
+            .stderr
+            .lines()
+            .position(|l| l.starts_with("usage: repl scripts/tftp"));
+        assert!(usage.is_some(), "{args:?}: {}", out.stderr);
+        assert_eq!(usage == Some(0), problem.is_empty(), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("\\n"), "{args:?}: a literal \\n: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
     }
 }

@@ -280,6 +280,9 @@ struct State {
     /// `None` blocks forever, zero is non-blocking, as in Python.
     timeout: Option<Duration>,
     listening: bool,
+    /// Connected once (by `connect`, or as a socket `accept` returned):
+    /// an EPIPE then means the peer went away, not "never connected".
+    was_connected: bool,
 }
 
 /// Socket ids are unique in the process (they name a socket in `:sockets`
@@ -308,6 +311,8 @@ impl Socket {
     fn wrap(kind: Kind, sock: socket2::Socket, listening: bool, net: Arc<Net>) -> Result<Socket> {
         sock.set_nonblocking(true)
             .map_err(|e| ScriptError::os(&e, "socket()"))?;
+        // An accepted socket, or a connected one a child inherited.
+        let was_connected = sock.peer_addr().is_ok();
         let fd = Arc::new(sock);
         let shared = Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -318,6 +323,7 @@ impl Socket {
                 accepted_from: None,
                 timeout: None,
                 listening,
+                was_connected,
             }),
         });
         shared.net.register(&shared);
@@ -417,9 +423,12 @@ impl Socket {
     }
 
     /// Turns an OS error into a script error, replacing Linux's EPIPE for
-    /// a never-connected TCP socket with the clearer "not connected".
+    /// a never-connected TCP socket with the clearer "not connected" (after
+    /// a reset the socket has no peer either, but there EPIPE is right:
+    /// Python's BrokenPipeError).
     fn explain(&self, err: &io::Error, doing: &str) -> ScriptError {
-        if err.raw_os_error() == Some(libc::EPIPE) && self.kind().is_stream() && self.getpeername().is_err() {
+        let never_connected = { !self.state().was_connected };
+        if err.raw_os_error() == Some(libc::EPIPE) && self.kind().is_stream() && never_connected {
             return ScriptError::os(&io::Error::from_raw_os_error(libc::ENOTCONN), doing);
         }
         ScriptError::os(err, doing)
@@ -482,6 +491,9 @@ impl Socket {
     /// Connects to `target`, waiting within the timeout.
     pub fn connect(&self, target: &Target) -> Result<()> {
         let result = self.connect_untraced(target);
+        if result.is_ok() {
+            self.state().was_connected = true;
+        }
         if let Err(err) = &result
             && self.shared.net.tracer.on()
         {

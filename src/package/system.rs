@@ -64,6 +64,21 @@ fn set_trace(trace: crate::engine::Trace) -> Result<(), Box<EvalAltResult>> {
 pub mod system_api {
     use super::*;
 
+    /// Prints a value and a newline on standard error, where messages
+    /// about a problem belong (Python's `print(..., file=sys.stderr)`): a
+    /// shell pipeline that reads the script's output does not see them.
+    ///
+    /// ```rhai
+    /// eprint(`${ARGS[0]}: no such folder`);
+    /// ```
+    #[rhai_fn(return_raw)]
+    pub fn eprint(ctx: NativeCallContext, value: Dynamic) -> Result<(), Box<EvalAltResult>> {
+        let text = print_line(&ctx, &mut [value])?;
+        let session = crate::runtime::context::with_current(|task| task.session().clone());
+        session.service::<crate::engine::Output>().error(&format!("{text}\n"));
+        Ok(())
+    }
+
     /// Prints an empty line.
     ///
     /// ```rhai

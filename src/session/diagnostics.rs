@@ -29,6 +29,8 @@ struct SourcesInner {
     /// In the order they ran: a child process compiles them again.
     texts: Vec<(String, String)>,
     defined_in: HashMap<String, String>,
+    /// The texts that are imported modules, by path.
+    modules: std::collections::HashSet<String>,
 }
 
 impl Sources {
@@ -41,6 +43,30 @@ impl Sources {
         }
         inner.texts.retain(|(n, _)| n != name);
         inner.texts.push((name.to_string(), text.to_string()));
+    }
+
+    /// Records an imported module: a frame whose source names it runs
+    /// in the module (Rhai names the running module in its frames, but in
+    /// a session's own texts it names the text running, not the one that
+    /// defined the function).
+    pub fn add_module(&self, path: &str, text: &str, ast: &AST) {
+        let mut inner = guard(&self.inner);
+        // Frames name the module, except the first frame of a task that
+        // runs one of its functions or closures: for those, the function's
+        // name tells, unless the script has a function of that name too.
+        for (_, _, function, _, _) in ast.shared_lib().iter_script_fn_info() {
+            inner
+                .defined_in
+                .entry(function.to_string())
+                .or_insert_with(|| path.to_string());
+        }
+        inner.texts.retain(|(n, _)| n != path);
+        inner.texts.push((path.to_string(), text.to_string()));
+        inner.modules.insert(path.to_string());
+    }
+
+    fn is_module(&self, name: &str) -> bool {
+        guard(&self.inner).modules.contains(name)
     }
 
     /// Forgets everything (`:reset`).
@@ -59,6 +85,17 @@ impl Sources {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, t)| t.clone())
+    }
+
+    /// True if some text declares a variable `name` (`let name =`).
+    fn declares(&self, name: &str) -> bool {
+        let wanted = format!("let {name}");
+        guard(&self.inner).texts.iter().any(|(_, text)| {
+            text.match_indices(&wanted).any(|(at, _)| {
+                let rest = text[at + wanted.len()..].trim_start();
+                rest.starts_with('=') && !rest.starts_with("==")
+            })
+        })
     }
 
     fn defined_in(&self, function: &str) -> Option<String> {
@@ -86,14 +123,27 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
     let mut calls = Vec::new();
     let mut inner = err;
     let mut here = name.to_string();
-    while let EvalAltResult::ErrorInFunctionCall(func, src, next, pos) = inner {
-        calls.push((func.clone(), *pos, here.clone()));
-        here = context
-            .sources
-            .defined_in(func)
-            .or_else(|| (!src.is_empty()).then(|| src.clone()))
-            .unwrap_or(here);
-        inner = next;
+    loop {
+        match inner {
+            EvalAltResult::ErrorInFunctionCall(func, src, next, pos) => {
+                calls.push((func.clone(), *pos, here.clone()));
+                // A function runs in the text that defined it: the frame
+                // names it (a module's path), or the session knows it.
+                here = Some(src)
+                    .filter(|src| context.sources.is_module(src))
+                    .cloned()
+                    .or_else(|| context.sources.defined_in(func))
+                    .unwrap_or(here);
+                inner = next;
+            }
+            // An error while a module loads: its positions are in the module.
+            EvalAltResult::ErrorInModule(module, next, pos) => {
+                calls.push((format!("import \"{module}\""), *pos, here.clone()));
+                here = module.clone();
+                inner = next;
+            }
+            _ => break,
+        }
     }
     let message = match inner {
         EvalAltResult::ErrorRuntime(value, _) if value.is_string() => value.to_string(),
@@ -123,9 +173,17 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
     };
     let message = match inner {
         EvalAltResult::ErrorFunctionNotFound(signature, _) => {
-            let (message, explained) = super::explain::function_not_found(signature);
+            let (message, explained) =
+                super::explain::function_not_found(signature, |name| context.sources.declares(name));
             hint = explained.or(hint);
             message
+        }
+        EvalAltResult::ErrorModuleNotFound(path, _) => {
+            let file = super::modules::file_of(Some(&here), path).display().to_string();
+            hint = Some(
+                "`import \"lib\" as lib;` reads lib.rhai from the folder of the script that imports it".to_string(),
+            );
+            format!("ModuleNotFoundError: there is no file {file}")
         }
         EvalAltResult::ErrorVariableNotFound(name, _) => {
             if let Some(habit) = super::explain::python_name(name) {
@@ -135,7 +193,7 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
         }
         EvalAltResult::ErrorParsing(..) => {
             let line = inner.position().line().and_then(|l| {
-                locate(&here, name, context.sources)
+                locate(&here, context.sources)
                     .text
                     .lines()
                     .nth(l.saturating_sub(1))
@@ -156,21 +214,23 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
         }
     };
     let mut out = format!("error: {message}\n");
-    let located = locate(&here, name, context.sources);
+    let located = locate(&here, context.sources);
     write_location(&mut out, &shown(&located.name), &located.text, inner.position());
     for (func, pos, name) in calls.iter() {
-        let func = if func.starts_with("anon$") {
-            "a closure"
+        let what = if let Some(module) = func.strip_prefix("import ") {
+            format!("while importing {module}")
+        } else if func.starts_with("anon$") {
+            "in call to a closure".to_string()
         } else {
-            func.as_str()
+            format!("in call to {func}")
         };
-        let name = shown(&locate(name, name, context.sources).name);
+        let name = shown(name);
         match (pos.line(), pos.position()) {
             (Some(line), Some(col)) => {
-                let _ = writeln!(out, "   = in call to {func} at {name}:{line}:{col}");
+                let _ = writeln!(out, "   = {what} at {name}:{line}:{col}");
             }
             _ => {
-                let _ = writeln!(out, "   = in call to {func}");
+                let _ = writeln!(out, "   = {what}");
             }
         }
     }
@@ -208,34 +268,16 @@ fn limit_error(err: &EvalAltResult, limits: &Limits) -> Option<(String, String)>
     })
 }
 
-/// A text an error points into: one the session compiled, or a module a
-/// script imported (read from beside the script).
+/// A text an error points into: one the session compiled or imported.
 struct Located {
     name: String,
     text: String,
 }
 
-fn locate(name: &str, script: &str, sources: &Sources) -> Located {
-    if let Some(text) = sources.text(name) {
-        return Located {
-            name: name.to_string(),
-            text,
-        };
-    }
-    // `import "lib"` in `scripts/x.rhai` is `scripts/lib.rhai`.
-    let path = std::path::Path::new(script)
-        .parent()
-        .unwrap_or(std::path::Path::new(""))
-        .join(format!("{name}.rhai"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Located {
-            name: path.display().to_string(),
-            text,
-        },
-        Err(_) => Located {
-            name: name.to_string(),
-            text: String::new(),
-        },
+fn locate(name: &str, sources: &Sources) -> Located {
+    Located {
+        name: name.to_string(),
+        text: sources.text(name).unwrap_or_default(),
     }
 }
 

@@ -8,7 +8,9 @@ use crate::package::docs;
 use crate::package::show::script_type;
 
 /// The message and hint for Rhai's "Function not found: NAME (TYPES)".
-pub fn function_not_found(signature: &str) -> (String, Option<String>) {
+/// `is_variable` tells which names are variables: calling a variable
+/// that holds a closure is Python's `f(x)`, Rhai's `f.call(x)`.
+pub fn function_not_found(signature: &str, is_variable: impl Fn(&str) -> bool) -> (String, Option<String>) {
     let (name, given) = parse_call(signature);
     let forms = docs::functions()
         .get(&name)
@@ -18,13 +20,23 @@ pub fn function_not_found(signature: &str) -> (String, Option<String>) {
     let shown = format!("{name}({})", given.join(", "));
     if forms.is_empty() {
         let close = docs::similar(&name);
-        let hint = (!close.is_empty()).then(|| {
-            format!(
-                "did you mean {}? help({}) shows how to call it",
-                close.join(", "),
-                close[0]
-            )
-        });
+        let hint = if is_variable(&name) {
+            let args = match given.len() {
+                1 => "x".to_string(),
+                n => (1..=n).map(|i| format!("x{i}")).collect::<Vec<_>>().join(", "),
+            };
+            Some(format!(
+                "{name} is a variable; if it holds a function (a closure such as |x| x + 1), call it as {name}.call({args})"
+            ))
+        } else {
+            (!close.is_empty()).then(|| {
+                format!(
+                    "did you mean {}? help({}) shows how to call it",
+                    close.join(", "),
+                    close[0]
+                )
+            })
+        };
         return (format!("NameError: there is no function {shown}"), hint);
     }
     let hint = Some(format!(
@@ -202,28 +214,37 @@ mod tests {
 
     #[test]
     fn a_wrong_argument_is_named_in_script_types() {
-        let (message, hint) = function_not_found("sendto (Socket, i64, &str | ImmutableString | String)");
+        let (message, hint) = function_not_found("sendto (Socket, i64, &str | ImmutableString | String)", |_| false);
         assert_eq!(
             message,
             "TypeError: sendto's data must be a blob or a string, not an int"
         );
         assert!(hint.is_some_and(|h| h.contains("sendto(sock: socket, data: blob, addr: any value)")));
-        let (message, _) = function_not_found("recv (i64, i64)");
+        let (message, _) = function_not_found("recv (i64, i64)", |_| false);
         assert_eq!(message, "TypeError: recv works on a socket, not an int");
     }
 
     #[test]
     fn unknown_names_suggest_close_ones_and_no_rust_type_leaks() {
-        let (message, hint) = function_not_found("prnt (&str | ImmutableString | String)");
+        let (message, hint) = function_not_found("prnt (&str | ImmutableString | String)", |_| false);
         assert_eq!(message, "NameError: there is no function prnt(string)");
         assert!(hint.is_some_and(|h| h.starts_with("did you mean print")));
         for signature in ["recv (Socket, f64, bool)", "bind (Socket)", "sleep (Array)"] {
-            let (message, hint) = function_not_found(signature);
+            let (message, hint) = function_not_found(signature, |_| false);
             for rust in ["i64", "ImmutableString", "&str", "Dynamic", "Array"] {
                 assert!(!message.contains(rust), "{message}");
                 assert!(!hint.as_deref().unwrap_or("").contains(rust), "{hint:?}");
             }
         }
+    }
+
+    #[test]
+    fn calling_a_variable_suggests_call() {
+        let (message, hint) = function_not_found("handler (i64)", |name| name == "handler");
+        assert_eq!(message, "NameError: there is no function handler(int)");
+        assert!(hint.is_some_and(|h| h.contains("call it as handler.call(x)")));
+        let (_, hint) = function_not_found("handler (i64)", |_| false);
+        assert_eq!(hint, None);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(crate) mod child;
 pub(crate) mod diagnostics;
 pub(crate) mod diagram;
 mod explain;
+mod modules;
 
 use std::fmt;
 use std::sync::Arc;
@@ -152,6 +153,7 @@ impl SessionBuilder {
         let mut engine = Engine::new();
         engine::configure(&mut engine, &self.limits, &core);
         SockPackage::new().register_into_engine(&mut engine);
+        engine.set_module_resolver(modules::Modules::new(core.service::<Sources>()));
         for setup in self.setup {
             setup(&mut engine);
         }

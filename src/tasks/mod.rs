@@ -362,12 +362,34 @@ fn end_task(core: &TaskCore, tasks: &Tasks, task: &Task, result: Result<Dynamic,
         Err(err) if matches!(*err, EvalAltResult::ErrorTerminated(..)) => End::Returned(Dynamic::UNIT),
         Err(err) => {
             tasks.report(&core.name(), &err);
-            End::Failed(err.to_string())
+            End::Failed(error_text(&err))
         }
     };
     core.finish(!matches!(end, End::Returned(_)));
     task.shared.finish(end);
     guard(&tasks.handles).remove(&core.id());
+}
+
+/// What `task.error` reads: the error's own message, as `catch (e)` would
+/// see it, without the chain of calls and positions (the report printed
+/// when the task failed shows those).
+fn error_text(err: &EvalAltResult) -> String {
+    let mut inner = err;
+    while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = inner {
+        inner = next;
+    }
+    match inner {
+        EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        other => {
+            let text = other.to_string();
+            let end = [" @ '", " (line "]
+                .iter()
+                .filter_map(|cut| text.find(cut))
+                .min()
+                .unwrap_or(text.len());
+            text[..end].to_string()
+        }
+    }
 }
 
 /// Starts `func(args...)` as a new task in `env`; `func`'s captured
