@@ -151,6 +151,29 @@ pub mod files_api {
         Ok(INT::try_from(at).unwrap_or(INT::MAX))
     }
 
+    /// Hands what was written to the operating system (Python's
+    /// `f.flush()`). Writes are not buffered here, so this is already
+    /// done; `fsync` is what makes them survive a crash.
+    #[rhai_fn(global, return_raw, pure)]
+    pub fn flush(f: &mut File) -> Result<(), Box<EvalAltResult>> {
+        Ok(f.with(|file| file.flush(), "flush")?)
+    }
+
+    /// Waits until what was written is on the disk (Python's
+    /// `os.fsync(f.fileno())`): after it, a crash or power cut keeps the
+    /// data. A server acknowledges an upload only after this.
+    ///
+    /// ```rhai
+    /// let f = open("upload.part", "wb");
+    /// f.write(data);
+    /// fsync(f);
+    /// f.close();
+    /// ```
+    #[rhai_fn(global, return_raw, pure)]
+    pub fn fsync(f: &mut File) -> Result<(), Box<EvalAltResult>> {
+        Ok(f.with(|file| file.sync_all(), "fsync")?)
+    }
+
     /// Closes the file; closing twice is harmless.
     #[rhai_fn(global, name = "close", pure)]
     pub fn close(f: &mut File) {
@@ -219,6 +242,12 @@ pub mod files_api {
     #[rhai_fn(return_raw)]
     pub fn rename(from: &str, to: &str) -> Result<(), Box<EvalAltResult>> {
         os(fs::rename(from, to), "rename", from)
+    }
+
+    /// Deletes an empty directory (Python's `os.rmdir`).
+    #[rhai_fn(return_raw)]
+    pub fn rmdir(path: &str) -> Result<(), Box<EvalAltResult>> {
+        os(fs::remove_dir(path), "rmdir", path)
     }
 
     /// Creates a directory and any missing parents (Python's

@@ -199,7 +199,17 @@ pub fn render(err: &EvalAltResult, name: &str, context: &Context) -> String {
                     .nth(l.saturating_sub(1))
                     .map(str::to_string)
             });
-            if let Some(habit) = line.as_deref().and_then(super::explain::python_habit) {
+            if let Some(word) = message
+                .strip_prefix("Syntax error: '")
+                .and_then(|m| m.strip_suffix("' is a reserved keyword"))
+            {
+                hint = Some(match word {
+                    "sync" => {
+                        "sync is a word Rhai keeps for itself; to flush a file to disk, call fsync(f)".to_string()
+                    }
+                    _ => format!("{word} is a word Rhai keeps for itself; choose another name"),
+                });
+            } else if let Some(habit) = line.as_deref().and_then(super::explain::python_habit) {
                 hint = Some(habit.to_string());
             }
             message

@@ -115,6 +115,15 @@ fn same_endpoints(events: &mut [Event]) {
             connections.push((local.clone(), e.sock, peer.clone()));
         }
     }
+    // Numbered in the order the server accepted them (one task accepts,
+    // one after the other), not in the order their tasks were recorded.
+    let accepted = |client: &str| {
+        events
+            .iter()
+            .position(|e| e.op == "accept" && e.peer.as_deref() == Some(client))
+            .unwrap_or(usize::MAX)
+    };
+    connections.sort_by_key(|(_, _, client)| accepted(client));
     let lane_of = |local: &str, sock: u64| {
         connections
             .iter()
@@ -272,7 +281,9 @@ impl Lanes {
             }
             grouped.push(address.clone());
             let prefix = format!("{address} #conn");
-            grouped.extend(order.iter().filter(|a| a.starts_with(&prefix)).cloned());
+            let mut connections: Vec<&String> = order.iter().filter(|a| a.starts_with(&prefix)).collect();
+            connections.sort_by_key(|a| a[prefix.len()..].parse::<usize>().unwrap_or(usize::MAX));
+            grouped.extend(connections.into_iter().cloned());
         }
         let order = grouped;
         let mut names = BTreeMap::new();

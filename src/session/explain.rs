@@ -163,10 +163,35 @@ fn with_article(ty: &str) -> String {
 }
 
 /// A hint for a line written the way Python would have it, if it is.
+/// True if `code` has a Python bytes literal, `b"..."` or `b'...'`: a `b`
+/// that starts a word, outside any string.
+fn has_bytes_literal(code: &str) -> bool {
+    let chars: Vec<char> = code.chars().collect();
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) if c == '\\' && q != '`' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '`' => quote = Some(c),
+            None => {
+                let starts_word = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+                if c == 'b' && starts_word && matches!(chars.get(i + 1), Some('"' | '\'')) {
+                    return true;
+                }
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
 pub fn python_habit(line: &str) -> Option<&'static str> {
     let code = line.split("//").next().unwrap_or(line);
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if code.contains("b\"") || code.contains("b'") {
+    if has_bytes_literal(code) {
         return Some("Rhai has no b\"...\" literals: write \"hi\".encode() for bytes (a blob)");
     }
     let unpacks = compact
@@ -178,7 +203,13 @@ pub fn python_habit(line: &str) -> Option<&'static str> {
              or `let m = s.recvfrom(1024);` and use m.data and m.addr",
         );
     }
-    if compact.contains("(\"") && compact.contains("\",") && !compact.contains("[\"") {
+    // A parenthesis that is not a call's (no name before it) holding a
+    // string and a comma: Python's ("host", port).
+    let tuple = compact.match_indices("(\"").any(|(at, _)| {
+        let before = compact[..at].chars().last();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_') && compact[at..].contains("\",")
+    });
+    if tuple {
         return Some("Rhai has no tuples: write an address as \"127.0.0.1:9000\" or [\"127.0.0.1\", 9000]");
     }
     if compact.starts_with("def") {
@@ -251,6 +282,10 @@ mod tests {
     fn python_habits_get_hints() {
         assert!(python_habit("let a = (\"127.0.0.1\", 9000);").is_some_and(|h| h.contains("no tuples")));
         assert!(python_habit("let x = b\"hi\";").is_some_and(|h| h.contains(".encode()")));
+        assert!(python_habit("s.sendto(b'hi', a);").is_some_and(|h| h.contains(".encode()")));
+        // A mode string or a word ending in b is not a bytes literal.
+        assert_eq!(python_habit("let f = open(\"x\", \"wb\"); f.sync();"), None);
+        assert_eq!(python_habit("let verb\"x\""), None);
         assert!(python_habit("let conn, addr = s.accept();").is_some_and(|h| h.contains("cannot unpack")));
         assert!(python_habit("let x = 1;").is_none());
     }
