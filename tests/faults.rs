@@ -129,22 +129,6 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-/// Rhai that prints "blocked" once the main task shows (as `:tasks` shows
-/// it) that it is blocked in `call`: the test acts at that moment.
-fn say_when_blocked_in(call: &str) -> String {
-    format!(
-        r#"let watched = current_task();
-           let watcher = spawn(|| {{
-               for i in 0..4000 {{
-                   if `${{watched}}`.contains("blocked in {call}") {{ print("blocked"); return; }}
-                   sleep(0.005);
-               }}
-           }});
-           watcher.daemon = true;
-           "#
-    )
-}
-
 fn script(fault: &str) -> String {
     format!(
         "input();\nsleep(0.01);\nprint(\"ready\");\nlet arg = input();\n{fault}\nprint(\"done\");\ntry {{ input(); }} catch {{ }}\n"
@@ -160,7 +144,7 @@ fn peer_reset_during_recv_is_a_catchable_connection_reset() {
            {}
            try {{ c.recv(100); print("no error"); }} catch (e) {{ print(`caught ${{e}}`.split("\n")[0]); }}
            c.close();"#,
-        say_when_blocked_in("recv")
+        common::say_when_blocked_in("recv", "blocked")
     )));
     fault.say(&port.to_string());
     assert_eq!(fault.line(), "connected");
@@ -315,7 +299,7 @@ fn a_peer_vanishing_mid_sendall_is_a_catchable_broken_pipe() {
            }}
            print(error);
            c.close();"#,
-        say_when_blocked_in("sendall")
+        common::say_when_blocked_in("sendall", "blocked")
     )));
     fault.say(&port.to_string());
     let (peer, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));

@@ -8,19 +8,6 @@ use std::time::{Duration, Instant};
 
 use common::{Running, finish, repl};
 
-/// Prints "ready" once the main task shows as blocked (as `:tasks` would
-/// show it), so the signal arrives during the blocking call itself.
-const READY_WHEN_BLOCKED: &str = r#"
-let watched = current_task();
-let watcher = spawn(|| {
-    for i in 0..4000 {
-        if `${watched}`.contains("blocked in") { print("ready"); return; }
-        sleep(0.005);
-    }
-});
-watcher.daemon = true;
-"#;
-
 /// Starts `code`, waits until it is ready (it prints "ready" itself before
 /// a loop that never blocks; otherwise until its main task is blocked),
 /// sends SIGINT, and checks it exits 130 within one second.
@@ -29,7 +16,7 @@ fn interrupt(code: &str) {
     let code = if code.contains(r#"print("ready")"#) {
         code.to_string()
     } else {
-        format!("{READY_WHEN_BLOCKED}{code}")
+        format!("{}{code}", common::say_when_blocked_in("", "ready"))
     };
     let code = code.as_str();
     cmd.arg("-e").arg(code).stdin(Stdio::piped());

@@ -22,17 +22,8 @@ fn cancelling_blocked_scripts_leaks_no_thread_or_socket() {
 
     const SCRIPTS: usize = 20;
     // Each script says "blocked" once its main task shows as blocked in
-    // its socket call (as `:tasks` shows it).
-    let watcher = r#"
-        let watched = current_task();
-        let watcher = spawn(|| {
-            for i in 0..4000 {
-                if `${watched}`.contains("blocked in") { print("blocked"); return; }
-                sleep(0.005);
-            }
-        });
-        watcher.daemon = true;
-    "#;
+    // its socket call.
+    let watcher = common::say_when_blocked_in("", "blocked");
     let (said, heard) = std::sync::mpsc::channel::<String>();
     let mut sessions = Vec::new();
     let mut handles = Vec::new();

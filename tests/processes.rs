@@ -173,14 +173,10 @@ fn gone(pid: i32) -> bool {
 fn ctrl_c_leaves_no_child_process_behind() {
     let mut cmd = common::repl();
     cmd.arg("-e")
-        .arg(
-            r#"fn forever() { loop { sleep(1); } }
-               let p = process(forever);
-               print(p.pid);
-               let main_task = current_task();
-               let w = spawn(|| { for i in 0..4000 { if `${main_task}`.contains("blocked in") { print("joining"); return; } sleep(0.005); } });
-               p.join();"#,
-        )
+        .arg(format!(
+            "fn forever() {{ loop {{ sleep(1); }} }} let p = process(forever); print(p.pid); {} p.join();",
+            common::say_when_blocked_in("join", "joining")
+        ))
         .stdin(Stdio::null());
     let mut parent = Running::start(cmd);
     let child: i32 = parent.line().trim().parse().unwrap_or_else(|_| panic!("no child pid"));

@@ -86,9 +86,7 @@ fn ctrl_c_interrupts_a_blocked_call_and_keeps_the_session() {
     let mut s = Screen::start(&[("NO_COLOR", "1")]);
     s.line("let keep = 7; let u = socket(\"udp\"); u.bind(\"127.0.0.1:0\");");
     // A task says when the shell's main task is blocked in recvfrom.
-    s.line(
-        "let main_task = current_task(); let w = spawn(|| { for i in 0..4000 { if `${main_task}`.contains(\"blocked in recvfrom\") { print(\"now blocked\"); return; } sleep(0.005); } });",
-    );
+    s.line(&common::say_when_blocked_in("recvfrom", "now blocked"));
     s.line("let m = u.recvfrom(1024)");
     s.wait_for("now blocked");
     s.type_text("\x03");

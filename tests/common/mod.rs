@@ -102,6 +102,21 @@ pub fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
+/// One line of Rhai to put before a blocking call: a daemon task prints
+/// `say` once the script's main task shows (as `:tasks` shows it) that
+/// it is blocked in `call` ("" for any call), for at most 20 s. A test
+/// that reads `say` acts while the call is really waiting, not on a
+/// guess of how long starting it takes.
+pub fn say_when_blocked_in(call: &str, say: &str) -> String {
+    format!(
+        "let blocked_watch = current_task(); \
+         let blocked_watcher = spawn(|| {{ for i in 0..4000 {{ \
+         if `${{blocked_watch}}`.contains(\"blocked in {call}\") {{ print(\"{say}\"); return; }} \
+         sleep(0.005); }} }}); \
+         blocked_watcher.daemon = true; "
+    )
+}
+
 /// Polls `check` every 10 ms until it holds, failing with `what` after `limit`.
 pub fn eventually(what: &str, limit: Duration, check: impl Fn() -> bool) {
     let start = Instant::now();
