@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use crate::net::trace::Event;
 
-const LANE: usize = 210;
+const LANE: usize = 180;
 const LEFT: usize = 40;
 const TOP: usize = 70;
 const ROW: usize = 30;
@@ -608,8 +608,8 @@ fn svg(title: &str, lanes: &Lanes, items: &[Item]) -> String {
         let _ = writeln!(
             out,
             r##"  <rect x="{}" y="34" width="{}" height="36" rx="5" fill="#eef3fb" stroke="#4a6fa5"/>"##,
-            cx - 85,
-            170
+            cx - 80,
+            160
         );
         let _ = writeln!(
             out,
