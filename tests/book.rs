@@ -24,6 +24,10 @@
 //!   listening).
 //! - ```` ```text,unordered ```` compares the lines in any order: tasks
 //!   and processes that print at the same time.
+//! - ```` ```text,unordered,distinct ```` compares which different lines
+//!   were printed, not how often: a loop that looks every half second
+//!   while tasks sleep prints the same line six times on one run and
+//!   seven on another.
 //! - ```` ```text,alternative ```` right after a terminal is another
 //!   output the same command may print (which of two tasks detects a
 //!   deadlock, say); the command's output must match one of them.
@@ -186,6 +190,23 @@ const RULES: &[(&str, &str)] = &[
     ("in {f} s", "in <secs> s"),
     ("{f} MB/s", "<rate> MB/s"),
     ("{f} seconds", "<secs> seconds"),
+    // Whether a listed task is between two sleeps or in one.
+    (" running, blocked in sleep({f})>", " running>"),
+    // A listing taken while one of two tasks that end together has ended
+    // and the other not yet (threads_enumerate.rhai, on a busy machine).
+    (
+        "running now: 2 [<task 1 MainThread running>, <task {d} Thread-{d} running>]",
+        "running now: 3 [<task 1 MainThread running>, <task 2 Thread-1 running>, <task 3 Thread-2 running>]",
+    ),
+    // Which of a round's waiting tasks gets the lock first (seed 003's
+    // ordered demo starts every round's tasks at once).
+    ("A -- Thread-{d}", "A -- Thread-<n>"),
+    ("B -- Thread-{d}", "B -- Thread-<n>"),
+    ("C -- Thread-{d}", "C -- Thread-<n>"),
+    // Which task serves which client of a task-per-client server.
+    ("(served by Thread-{d})", "(served by Thread-<n>)"),
+    // How far a writer process has got when the reader counts.
+    ("qsize: {d}", "qsize: <n>"),
     // The times of a trace (`repl --trace`).
     ("{f} MainThread", "<t> MainThread"),
     ("{f} Thread-", "<t> Thread-"),
@@ -377,6 +398,16 @@ fn normalisation_rules_do_what_they_say() {
     assert_eq!(normalise("\x1b[1;44mhello\x1b[0m"), "hello");
     assert_eq!(normalise("host name: vm-7\nnext"), "host name: <this machine>\nnext");
     assert_eq!(
+        normalise("[<task 2 Thread-1 running, blocked in sleep(1)>, <task 3 Thread-2 running>]"),
+        normalise("[<task 2 Thread-1 running>, <task 3 Thread-2 running, blocked in sleep(0.5)>]")
+    );
+    assert_eq!(normalise("B -- Thread-8"), normalise("B -- Thread-5"));
+    assert_eq!(
+        normalise("running now: 2 [<task 1 MainThread running>, <task 3 Thread-2 running, blocked in sleep(1)>]"),
+        normalise("running now: 3 [<task 1 MainThread running>, <task 2 Thread-1 running>, <task 3 Thread-2 running>]")
+    );
+    assert_ne!(normalise("B -- Thread-8"), normalise("A -- Thread-8"));
+    assert_eq!(
         replace_number("9999 and 19999 and :9999]", 9999, 8000),
         "8000 and 19999 and :8000]"
     );
@@ -501,6 +532,8 @@ impl Step {
 struct Terminal {
     place: String,
     unordered: bool,
+    /// Compare the set of different lines only.
+    distinct: bool,
     steps: Vec<Step>,
     /// Other outputs the same commands may print, step by step.
     alternatives: Vec<Vec<Step>>,
@@ -537,6 +570,7 @@ fn terminal(block: &Block) -> Option<Terminal> {
     Some(Terminal {
         place: block.place(),
         unordered: block.has_attribute("unordered"),
+        distinct: block.has_attribute("distinct"),
         steps,
         alternatives: Vec::new(),
     })
@@ -741,6 +775,9 @@ fn run_terminal(
         let comparable = |mut lines: Vec<String>| {
             if t.unordered {
                 lines.sort();
+            }
+            if t.distinct {
+                lines.dedup();
             }
             lines
         };

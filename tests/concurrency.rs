@@ -28,6 +28,21 @@ let a = spawn(add_locked, num, mutex, 100000); let b = spawn(add_locked, num, mu
 print(num.value);
 "#;
 
+/// A task that ends while `tasks()` lists it (or while the script's end
+/// waits for it) is joined, never waited for with a handle nothing ends.
+#[test]
+fn joining_every_listed_task_returns_while_tasks_end() {
+    let out = ok(r#"
+        for round in 0..200 {
+            for i in 0..6 { spawn(|| sleep(0.002)); }
+            sleep(0.002);
+            for t in tasks() { if t != current_task() { t.join(); } }
+        }
+        print(tasks() == [current_task()]);
+    "#);
+    assert_eq!(out, "true\n");
+}
+
 #[test]
 fn race_loses_updates_and_a_lock_fixes_it() {
     let mut lost_any = false;

@@ -131,6 +131,42 @@ fn process_per_client_server_serves_20_clients() {
     assert_eq!(out, "20\ntrue\n");
 }
 
+/// Like a forked Python child's globals: the child changes its own copy.
+#[test]
+fn a_child_gets_copies_of_value_cells() {
+    let out = ok(r#"
+        let top = value([1]);
+        fn grow(cell, out) { cell.value += 2; top.value += 3; out.put(`${cell.value} ${top.value}`); }
+        let given = value([1]);
+        let out = queue();
+        process(grow, given, out).join();
+        print(out.get(5));
+        print(`${given.value} ${top.value}`);
+    "#);
+    assert_eq!(out, "[1, 2] [1, 3]\n[1] [1]\n");
+}
+
+#[test]
+fn a_pools_jobs_share_a_queue_but_not_a_socket() {
+    let out = ok(r#"
+        fn write(q, n) { for i in 0..n { q.put(i); } pid() }
+        fn total(q, n) { let sum = 0; for i in 0..n { sum += q.get(5); } sum }
+        let p = pool(2);
+        let q = queue();
+        let w = p.apply_async(write, [q, 100]);
+        let t = p.apply_async(total, [q, 100]);
+        print(t.get(10));
+        print(w.get(10) != pid());
+        try { p.apply_async(write, [socket(), 1]); } catch (e) { print(e.split("\n")[0]); }
+        p.close(); p.join();
+        print(q.qsize());
+    "#);
+    assert_eq!(
+        out,
+        "4950\ntrue\nTypeError: a socket cannot be sent to a pool's job\n0\n"
+    );
+}
+
 #[test]
 fn values_that_cannot_cross_are_refused_clearly() {
     let out = run(&["-e", "fn f(x) { } process(f, lock());"]);

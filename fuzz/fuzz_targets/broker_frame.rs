@@ -18,7 +18,9 @@ fn plain(wire: &Wire) -> bool {
 
 fuzz_target!(|body: &[u8]| {
     let _ = parse_frame::<Hello>(body);
-    let Some(request) = parse_frame::<Request>(body) else { return };
+    let Some(request) = parse_frame::<Request>(body) else {
+        return;
+    };
     if let Some(item) = request.item {
         let was_plain = plain(&item);
         let decoded = Decoder::for_item().decode(item);

@@ -158,6 +158,8 @@ pub mod processes_api {
     }
 
     /// Queues `f(args...)` for a worker; returns a result handle with `get()`.
+    /// The arguments are copied to the worker; a `queue()` among them is the
+    /// same queue there (Python needs a `Manager().Queue()` for that).
     ///
     /// ```rhai
     /// fn square(x) { x * x }

@@ -183,6 +183,12 @@ pub mod tasks_api {
         a.id() == b.id()
     }
 
+    /// True for handles of two different tasks.
+    #[rhai_fn(global, name = "!=", pure)]
+    pub fn task_ne(a: &mut Task, b: Task) -> bool {
+        a.id() != b.id()
+    }
+
     /// The live tasks, including the main one (Python's
     /// `threading.enumerate()`).
     ///

@@ -32,6 +32,8 @@ pub struct Pool {
 }
 
 struct PoolShared {
+    /// Shares the queues a job's arguments name with the workers.
+    broker: Arc<Broker>,
     jobs: Queue,
     results: Queue,
     workers: Vec<Process>,
@@ -106,6 +108,7 @@ impl Pool {
             }
         }
         let shared = Arc::new(PoolShared {
+            broker,
             jobs,
             results,
             workers,
@@ -156,11 +159,20 @@ impl Pool {
         if self.shared.closed.load(Ordering::Relaxed) {
             return Err(ScriptError::value("Pool not running").hint("apply_async must come before close()"));
         }
-        let curry: Array = func.curry().to_vec();
-        // Check now that everything can travel, so the error points here.
-        for value in curry.iter().chain(args.iter()) {
-            Encoder::for_item().encode(value)?;
-        }
+        // Encoded here, so an argument that cannot travel is an error at
+        // this call; queues are shared with the workers through the broker
+        // (Python needs a Manager().Queue() for that).
+        let mut encoder = Encoder::for_pool_job(&self.shared.broker);
+        let mut encode = |values: &[Dynamic]| -> Result<String, ScriptError> {
+            let wires = values
+                .iter()
+                .map(|v| encoder.encode(v))
+                .collect::<Result<Vec<_>, _>>()?;
+            serde_json::to_string(&wires)
+                .map_err(|e| ScriptError::new("OSError", format!("cannot encode a pool job: {e}")))
+        };
+        let curry = encode(func.curry())?;
+        let args = encode(&args)?;
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         guard(&self.shared.wanted).insert(id);
         let job: Array = vec![

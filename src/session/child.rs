@@ -62,13 +62,14 @@ impl SessionJobs {
 
 impl JobMaker for SessionJobs {
     fn job(&self, name: &str, work: Work, handover: Handover) -> Result<Vec<u8>, ScriptError> {
-        // Only plain data goes along; a handle (a lock, a socket) read by
-        // a function must be passed to the process as an argument.
+        // Plain data and value() cells (copied) go along; a handle (a
+        // lock, a socket, a queue) read by a function must be passed to
+        // the process as an argument.
         let globals = self
             .globals
             .snapshot()
             .into_iter()
-            .filter_map(|(name, value)| Encoder::for_item().encode(&value).ok().map(|w| (name, w)))
+            .filter_map(|(name, value)| Encoder::for_globals().encode(&value).ok().map(|w| (name, w)))
             .collect();
         let job = Job {
             name: name.to_string(),
@@ -156,7 +157,7 @@ fn child_main(configure: impl FnOnce(SessionBuilder) -> SessionBuilder) -> i32 {
     };
     let published = session.core().service::<Globals>();
     for (global, wire) in globals {
-        if let Ok(value) = Decoder::for_item().decode(wire) {
+        if let Ok(value) = Decoder::for_globals().decode(wire) {
             published.set(&global, value);
         }
     }
@@ -305,9 +306,10 @@ fn pool_worker(
         };
         let [id, func, curry, args] = <[Dynamic; 4]>::try_from(job)
             .map_err(|_| script_error(ScriptError::new("OSError", "malformed pool job")))?;
-        let list = |v: Dynamic| v.try_cast::<rhai::Array>().unwrap_or_default();
         let func = func.into_string().unwrap_or_default();
-        let outcome = run_function(session, program, &func, list(curry), list(args));
+        let outcome = pool_job_values(decoder, curry)
+            .and_then(|curry| Ok((curry, pool_job_values(decoder, args)?)))
+            .and_then(|(curry, args)| run_function(session, program, &func, curry, args));
         let reply: rhai::Array = match outcome {
             Ok(value) => vec![id, value, Dynamic::UNIT],
             Err(Failure::Interrupted) => return Err(Failure::Interrupted),
@@ -316,4 +318,17 @@ fn pool_worker(
         };
         results.put(reply.into(), Block::Forever).map_err(script_error)?;
     }
+}
+
+/// A pool job's arguments: JSON-encoded values, whose queues are the
+/// parent's (the decoder accepts queues from its broker only).
+fn pool_job_values(decoder: &mut Decoder, encoded: Dynamic) -> Result<Vec<Dynamic>, Failure> {
+    let text = encoded.into_string().unwrap_or_default();
+    let wires: Vec<Wire> = serde_json::from_str(&text)
+        .map_err(|e| script_error(ScriptError::new("OSError", format!("malformed pool job: {e}"))))?;
+    wires
+        .into_iter()
+        .map(|w| decoder.decode(w))
+        .collect::<Result<_, _>>()
+        .map_err(script_error)
 }

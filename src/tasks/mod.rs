@@ -122,21 +122,22 @@ impl Tasks {
     /// The handle of `core`, made for a task that was not spawned (the
     /// thread running the script).
     pub fn handle(&self, core: &Arc<TaskCore>) -> Task {
-        guard(&self.handles)
-            .entry(core.id())
-            .or_insert_with(|| Task {
-                shared: Arc::new(TaskShared {
-                    core: core.clone(),
-                    end: Mutex::new(None),
-                    ended: Notify::new(),
-                }),
-            })
-            .clone()
+        handle_in(&mut guard(&self.handles), core)
     }
 
     /// Every live task of `session`, oldest first.
     pub fn live(&self, session: &SessionCore) -> Vec<Task> {
-        session.tasks().iter().map(|core| self.handle(core)).collect()
+        // The list is read with the handles locked: a task that ends
+        // meanwhile leaves the session's list before it drops its handle
+        // (see `end_task`), so every task listed here still has the handle
+        // its end will be written to, and none gets a fresh one that
+        // nothing would ever finish.
+        let mut handles = guard(&self.handles);
+        session
+            .tasks()
+            .iter()
+            .map(|core| handle_in(&mut handles, core))
+            .collect()
     }
 
     /// Waits until every non-daemon task of `session` has ended, as Python
@@ -151,6 +152,19 @@ impl Tasks {
             }
         }
     }
+}
+
+fn handle_in(handles: &mut HashMap<u64, Task>, core: &Arc<TaskCore>) -> Task {
+    handles
+        .entry(core.id())
+        .or_insert_with(|| Task {
+            shared: Arc::new(TaskShared {
+                core: core.clone(),
+                end: Mutex::new(None),
+                ended: Notify::new(),
+            }),
+        })
+        .clone()
 }
 
 impl Task {
@@ -365,6 +379,8 @@ fn end_task(core: &TaskCore, tasks: &Tasks, task: &Task, result: Result<Dynamic,
             End::Failed(error_text(&err))
         }
     };
+    // In this order: off the session's list, ended, then the handle
+    // dropped (`Tasks::live` relies on it).
     core.finish(!matches!(end, End::Returned(_)));
     task.shared.finish(end);
     guard(&tasks.handles).remove(&core.id());

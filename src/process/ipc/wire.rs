@@ -7,9 +7,11 @@
 //! the session's broker and collects descriptors, while one for queue items
 //! refuses both, as Python refuses to pickle a queue or a socket into a
 //! queue. On the receiving side a [`Decoder`] for items refuses them too,
-//! so a frame from another process can never name a descriptor. Locks,
-//! tasks and `value()` cells live in one process's memory and cannot cross;
-//! trying says so.
+//! so a frame from another process can never name a descriptor. A child
+//! starts with copies of the `value()` cells it is given or its functions
+//! read, as a forked Python process has its own copy of the globals: what
+//! it changes stays in the child. Locks and tasks live in one process's
+//! memory and cannot cross; trying says so.
 
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -45,6 +47,10 @@ pub enum Wire {
     Map(Vec<(String, Wire)>),
     /// A queue, reached through its owner's broker (child start-up only).
     Queue(QueueRef),
+    /// A `value()` cell's contents (child start-up only): the child gets
+    /// a cell of its own, as a forked Python process gets its own copy of
+    /// a global.
+    Cell(Box<Wire>),
     /// A socket the child inherits (child start-up only): a slot in the
     /// job's [`Inherited`] descriptors.
     Socket {
@@ -87,6 +93,8 @@ impl Inherited {
 pub struct Encoder<'a> {
     broker: Option<&'a Arc<Broker>>,
     fds: Option<&'a mut Vec<RawFd>>,
+    /// Whether `value()` cells are copied (a child's start-up).
+    copies_cells: bool,
     shared_a_queue: bool,
 }
 
@@ -97,6 +105,18 @@ impl<'a> Encoder<'a> {
         Encoder {
             broker: Some(broker),
             fds: Some(fds),
+            copies_cells: true,
+            shared_a_queue: false,
+        }
+    }
+
+    /// For a pool's job: queues are shared with `broker` (the workers'),
+    /// sockets refused.
+    pub fn for_pool_job(broker: &'a Arc<Broker>) -> Encoder<'a> {
+        Encoder {
+            broker: Some(broker),
+            fds: None,
+            copies_cells: false,
             shared_a_queue: false,
         }
     }
@@ -106,6 +126,18 @@ impl<'a> Encoder<'a> {
         Encoder {
             broker: None,
             fds: None,
+            copies_cells: false,
+            shared_a_queue: false,
+        }
+    }
+
+    /// For the top-level variables a child starts with: plain data and
+    /// copies of `value()` cells.
+    pub fn for_globals() -> Encoder<'static> {
+        Encoder {
+            broker: None,
+            fds: None,
+            copies_cells: true,
             shared_a_queue: false,
         }
     }
@@ -163,9 +195,19 @@ impl<'a> Encoder<'a> {
             self.shared_a_queue = true;
             return Ok(Wire::Queue(broker.share(&queue)?));
         }
+        if self.copies_cells
+            && let Some(cell) = value.read_lock::<crate::sync::Value>()
+        {
+            return Ok(Wire::Cell(Box::new(self.encode(&cell.get())?)));
+        }
         if let Some(sock) = value.read_lock::<Socket>() {
             let Some(fds) = self.fds.as_deref_mut() else {
-                return Err(ScriptError::type_error("a socket cannot be sent through a queue")
+                let through = if self.broker.is_some() {
+                    "to a pool's job"
+                } else {
+                    "through a queue"
+                };
+                return Err(ScriptError::type_error(format!("a socket cannot be sent {through}"))
                     .hint("pass the socket as an argument of process(...) instead"));
             };
             let (fd, listening) = sock.inheritable()?;
@@ -179,7 +221,7 @@ impl<'a> Encoder<'a> {
         let name = crate::error::script_type(value.type_name());
         Err(
             ScriptError::type_error(format!("a {name} cannot be copied to another process"))
-                .hint("processes share data through queue(); value(), lock() and tasks work between tasks only"),
+                .hint("processes share data through queue(); lock(), local() and tasks work between tasks only"),
         )
     }
 }
@@ -187,6 +229,8 @@ impl<'a> Encoder<'a> {
 /// Rebuilds values in the receiving process.
 pub struct Decoder<'a> {
     job: Option<(&'a mut Inherited, Option<&'a BrokerTicket>)>,
+    /// Whether `value()` cells may arrive (a child's start-up).
+    copies_cells: bool,
 }
 
 impl<'a> Decoder<'a> {
@@ -195,12 +239,24 @@ impl<'a> Decoder<'a> {
     pub fn for_job(inherited: &'a mut Inherited, broker: Option<&'a BrokerTicket>) -> Decoder<'a> {
         Decoder {
             job: Some((inherited, broker)),
+            copies_cells: true,
         }
     }
 
     /// For queue items from another process: plain data only.
     pub fn for_item() -> Decoder<'static> {
-        Decoder { job: None }
+        Decoder {
+            job: None,
+            copies_cells: false,
+        }
+    }
+
+    /// For the top-level variables a child starts with.
+    pub fn for_globals() -> Decoder<'static> {
+        Decoder {
+            job: None,
+            copies_cells: true,
+        }
     }
 
     /// Rebuilds `wire`.
@@ -230,6 +286,10 @@ impl<'a> Decoder<'a> {
                 }
                 _ => return Err(refused("a queue")),
             },
+            Wire::Cell(contents) if self.copies_cells => {
+                Dynamic::from(crate::sync::Value::new(self.decode(*contents)?))
+            }
+            Wire::Cell(_) => return Err(refused("a value() cell")),
             Wire::Socket { slot, kind, listening } => match &mut self.job {
                 Some((inherited, _)) => Dynamic::from(inherited.adopt(slot, Kind::from_name(&kind)?, listening)?),
                 None => return Err(refused("a socket")),
