@@ -104,6 +104,9 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
             .functions
             .sort_by(|a, b| (&a.name, &a.signature).cmp(&(&b.name, &b.signature)));
         let mut docs: BTreeMap<String, FnDoc> = BTreeMap::new();
+        // (name, signature, doc) for each overload that says something of
+        // its own.
+        let mut overloads: Vec<(String, String, String)> = Vec::new();
         for f in metadata.functions {
             if is_internal(&f.name) {
                 continue;
@@ -114,15 +117,28 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
             });
             let signature = clean_signature(&f.signature);
             if !entry.signatures.contains(&signature) {
-                entry.signatures.push(signature);
+                entry.signatures.push(signature.clone());
             }
             let (doc, example) = split_comments(&f.doc_comments);
-            if entry.doc.is_empty() {
-                entry.doc = doc;
+            if !doc.is_empty() && !overloads.iter().any(|(name, _, d)| *name == f.name && *d == doc) {
+                overloads.push((f.name.clone(), signature.clone(), doc));
             }
             if entry.example.is_empty() {
                 entry.example = example;
             }
+        }
+        // One text, or each overload's text under its signature.
+        for entry in docs.values_mut() {
+            let own: Vec<&(String, String, String)> = overloads.iter().filter(|(n, _, _)| *n == entry.name).collect();
+            entry.doc = match own.as_slice() {
+                [] => String::new(),
+                [(_, _, doc)] => doc.clone(),
+                many => many
+                    .iter()
+                    .map(|(_, signature, doc)| format!("- `{signature}`: {}", doc.replace('\n', "\n  ")))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            };
         }
         // `spawn`, `pack`, `process` and `help` are syntax (they take any
         // number of arguments; spawn is a reserved word in Rhai), so the
@@ -465,6 +481,21 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_overload_that_says_something_of_its_own_is_documented() {
+        let close = &functions()["close"].doc;
+        for (signature, text) in [
+            ("close(p: Pool)", "Accepts no more jobs"),
+            ("close(sock: Socket)", "Closes the socket"),
+        ] {
+            assert!(close.contains(&format!("- `{signature}`: {text}")), "{close}");
+        }
+        assert!(
+            !functions()["gethostname"].doc.starts_with("- "),
+            "one text needs no list"
+        );
+    }
 
     #[test]
     fn every_public_function_has_a_doc() {
