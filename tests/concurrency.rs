@@ -3,18 +3,7 @@
 
 mod common;
 
-use common::run;
-
-fn ok(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert!(
-        out.status.success(),
-        "{code}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use common::{ok, run};
 
 const RACE: &str = r#"
 fn add(num, times) { for i in 0..times { num.value += 1; } }

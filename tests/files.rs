@@ -2,13 +2,7 @@
 
 mod common;
 
-use common::run;
-
-fn ok(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert!(out.status.success(), "{code}\n{}", out.stderr);
-    out.stdout
-}
+use common::ok;
 
 #[test]
 fn write_flush_fsync_read_and_the_folder_functions() {

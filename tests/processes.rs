@@ -6,18 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Running, run};
-
-fn ok(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert!(
-        out.status.success(),
-        "{code}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use common::{Running, ok, run};
 
 #[test]
 fn a_process_has_its_own_pid_and_copies_of_the_data() {

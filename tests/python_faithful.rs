@@ -5,18 +5,7 @@
 
 mod common;
 
-use common::{assert_has, fails, run};
-
-fn ok(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert!(
-        out.status.success(),
-        "{code}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use common::{assert_has, fails, ok};
 
 /// Seed 003's ordered demo: each round starts new tasks; each task waits
 /// for a lock that another task releases after a pause longer than the old

@@ -10,19 +10,7 @@ use std::os::unix::net::{SocketAddr, UnixStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Running, assert_has, repl, run};
-
-fn ok(code: &str) -> String {
-    let out = run(&["-e", code]);
-    assert!(
-        out.status.success(),
-        "{code}\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
-    out.stdout
-}
+use common::{Running, assert_has, ok, repl, run};
 
 /// The abstract socket name of `pid`'s queue broker, from /proc/net/unix.
 fn broker_of(pid: u32) -> String {

@@ -104,9 +104,9 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
             .functions
             .sort_by(|a, b| (&a.name, &a.signature).cmp(&(&b.name, &b.signature)));
         let mut docs: BTreeMap<String, FnDoc> = BTreeMap::new();
-        // (name, signature, doc) for each overload that says something of
-        // its own.
-        let mut overloads: Vec<(String, String, String)> = Vec::new();
+        // Per name, (signature, doc) of each overload that says something
+        // of its own.
+        let mut overloads: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for f in metadata.functions {
             if is_internal(&f.name) {
                 continue;
@@ -120,22 +120,23 @@ pub fn functions() -> &'static BTreeMap<String, FnDoc> {
                 entry.signatures.push(signature.clone());
             }
             let (doc, example) = split_comments(&f.doc_comments);
-            if !doc.is_empty() && !overloads.iter().any(|(name, _, d)| *name == f.name && *d == doc) {
-                overloads.push((f.name.clone(), signature.clone(), doc));
+            let own = overloads.entry(f.name.clone()).or_default();
+            if !doc.is_empty() && !own.iter().any(|(_, d)| *d == doc) {
+                own.push((signature.clone(), doc));
             }
             if entry.example.is_empty() {
                 entry.example = example;
             }
         }
         // One text, or each overload's text under its signature.
-        for entry in docs.values_mut() {
-            let own: Vec<&(String, String, String)> = overloads.iter().filter(|(n, _, _)| *n == entry.name).collect();
+        for (name, own) in overloads {
+            let Some(entry) = docs.get_mut(&name) else { continue };
             entry.doc = match own.as_slice() {
                 [] => String::new(),
-                [(_, _, doc)] => doc.clone(),
+                [(_, doc)] => doc.clone(),
                 many => many
                     .iter()
-                    .map(|(_, signature, doc)| format!("- `{signature}`: {}", doc.replace('\n', "\n  ")))
+                    .map(|(signature, doc)| format!("- `{signature}`: {}", doc.replace('\n', "\n  ")))
                     .collect::<Vec<_>>()
                     .join("\n"),
             };

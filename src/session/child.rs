@@ -240,14 +240,14 @@ fn call(
     curry: Vec<Wire>,
     args: Vec<Wire>,
 ) -> Result<Dynamic, Failure> {
-    let decode = |decoder: &mut Decoder, list: Vec<Wire>| -> Result<Vec<Dynamic>, Failure> {
+    let mut decode = |list: Vec<Wire>| -> Result<Vec<Dynamic>, Failure> {
         list.into_iter()
             .map(|w| decoder.decode(w))
             .collect::<Result<_, _>>()
             .map_err(script_error)
     };
-    let curry = decode(decoder, curry)?;
-    let args = decode(decoder, args)?;
+    let curry = decode(curry)?;
+    let args = decode(args)?;
     run_function(session, program, func, curry, args)
 }
 
@@ -307,9 +307,7 @@ fn pool_worker(
         let [id, func, curry, args] = <[Dynamic; 4]>::try_from(job)
             .map_err(|_| script_error(ScriptError::new("OSError", "malformed pool job")))?;
         let func = func.into_string().unwrap_or_default();
-        let outcome = pool_job_values(decoder, curry)
-            .and_then(|curry| Ok((curry, pool_job_values(decoder, args)?)))
-            .and_then(|(curry, args)| run_function(session, program, &func, curry, args));
+        let outcome = (|| call(session, program, decoder, &func, job_wires(curry)?, job_wires(args)?))();
         let reply: rhai::Array = match outcome {
             Ok(value) => vec![id, value, Dynamic::UNIT],
             Err(Failure::Interrupted) => return Err(Failure::Interrupted),
@@ -320,15 +318,11 @@ fn pool_worker(
     }
 }
 
-/// A pool job's arguments: JSON-encoded values, whose queues are the
-/// parent's (the decoder accepts queues from its broker only).
-fn pool_job_values(decoder: &mut Decoder, encoded: Dynamic) -> Result<Vec<Dynamic>, Failure> {
+/// A pool job's curried values or arguments, as `Pool::apply_async`
+/// encoded them (JSON, so that a queue among them reaches the worker as a
+/// reference to the parent's broker, which `call`'s decoder accepts).
+fn job_wires(encoded: Dynamic) -> Result<Vec<Wire>, Failure> {
     let text = encoded.into_string().unwrap_or_default();
-    let wires: Vec<Wire> = serde_json::from_str(&text)
-        .map_err(|e| script_error(ScriptError::new("OSError", format!("malformed pool job: {e}"))))?;
-    wires
-        .into_iter()
-        .map(|w| decoder.decode(w))
-        .collect::<Result<_, _>>()
-        .map_err(script_error)
+    serde_json::from_str(&text)
+        .map_err(|e| script_error(ScriptError::new("OSError", format!("malformed pool job: {e}"))))
 }

@@ -138,6 +138,20 @@ pub fn run(args: &[&str]) -> Output {
     finish(child, DEADLINE)
 }
 
+/// Runs `repl -e CODE`, asserts it succeeded without a panic, and returns
+/// stdout.
+pub fn ok(code: &str) -> String {
+    let out = run(&["-e", code]);
+    assert!(
+        out.status.success(),
+        "{code}\nstdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.stdout
+}
+
 /// Runs `repl ARGS...`, asserts it failed with status 1 and did not
 /// panic, and returns stderr.
 pub fn fails(args: &[&str]) -> String {
